@@ -1,0 +1,171 @@
+"""The fullscreen fly-through viewer: window, input, fly camera, picking, HUD, screenshots."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.app.controls import CameraController
+from engine.app.window import Window
+from engine.scene.lod import choose_lod
+from engine.scene.nodes import Scene
+from engine.scene.pick import Pick, framing_position, pick
+
+HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  click pick  " \
+       "double-click fly to  L labels  G edges  P screenshot  F11 fullscreen  Esc quit"
+DOUBLE_CLICK_S = 0.35
+CLICK_SLOP_PX = 4
+
+
+class Viewer:
+    def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
+                 screenshot_dir: str | Path = ".", samples: int = 4) -> None:
+        from engine.render.renderer import Renderer
+
+        self.scene = scene
+        self.window = Window(f"Neuroscape - {scene.title}", size=size, fullscreen=fullscreen)
+        self.renderer = Renderer(scene, self.window.framebuffer_size, samples=samples)
+        lo, hi = scene.bbox
+        self.controls = CameraController(scene.camera, float(np.linalg.norm(hi - lo)), target=(lo + hi) / 2)
+        self.screenshot_dir = Path(screenshot_dir)
+        self.picked: Pick | None = None
+        self.status = HELP
+        self.frames = 0
+        self.fps = 0.0
+        self.screenshots: list[Path] = []
+        self._dragging = False
+        self._press_pos = (0.0, 0.0)
+        self._last_pos = (0.0, 0.0)
+        self._moved = False
+        self._last_click = -1.0
+        self._install_callbacks()
+
+    # ---- callbacks ---------------------------------------------------------------------
+    def _install_callbacks(self) -> None:
+        g, h = self.window.glfw, self.window.handle
+        g.set_key_callback(h, self._on_key)
+        g.set_mouse_button_callback(h, self._on_button)
+        g.set_cursor_pos_callback(h, self._on_cursor)
+        g.set_scroll_callback(h, lambda _w, _dx, dy: self.controls.scroll(dy))
+
+    def _on_key(self, _w, key, _sc, action, mods) -> None:
+        g = self.window.glfw
+        down = action != g.RELEASE
+        self.controls.fast = bool(mods & g.MOD_SHIFT) if key not in (g.KEY_LEFT_SHIFT, g.KEY_RIGHT_SHIFT) else down
+        names = {g.KEY_W: "w", g.KEY_A: "a", g.KEY_S: "s", g.KEY_D: "d", g.KEY_Q: "q", g.KEY_E: "e"}
+        if key in names:
+            self.controls.key(names[key], down)
+        if action != g.PRESS:
+            return
+        if key == g.KEY_ESCAPE:
+            self.window.close()
+        elif key == g.KEY_F11:
+            self.window.toggle_fullscreen()
+        elif key == g.KEY_P:
+            self._screenshot_pending = True
+        elif key == g.KEY_O:
+            target = self.picked.slab.center if self.picked else None
+            self.status = f"{self.controls.toggle_orbit(target)} mode"
+        elif key == g.KEY_L:
+            self.scene.show_labels = not self.scene.show_labels
+        elif key == g.KEY_G:
+            self.scene.show_edges = not self.scene.show_edges
+
+    def _on_button(self, w, button, action, _mods) -> None:
+        g = self.window.glfw
+        if button != g.MOUSE_BUTTON_LEFT:
+            return
+        x, y = g.get_cursor_pos(w)
+        if action == g.PRESS:
+            self._dragging, self._moved = True, False
+            self._press_pos = self._last_pos = (x, y)
+            return
+        self._dragging = False
+        if self._moved:
+            return
+        now = time.monotonic()
+        self._click(x, y, double=now - self._last_click < DOUBLE_CLICK_S)
+        self._last_click = now
+
+    def _on_cursor(self, _w, x, y) -> None:
+        if self._dragging:
+            if abs(x - self._press_pos[0]) + abs(y - self._press_pos[1]) > CLICK_SLOP_PX:
+                self._moved = True
+            if self._moved:
+                self.controls.drag(x - self._last_pos[0], y - self._last_pos[1])
+        self._last_pos = (x, y)
+
+    def _click(self, x: float, y: float, double: bool) -> None:
+        g = self.window.glfw
+        win_w, win_h = g.get_window_size(self.window.handle)
+        o, d = self.scene.camera.ray(x, y, (win_w, win_h))
+        self.picked = pick(self.scene, o, d)
+        self.status = self.picked.describe() if self.picked else "nothing here"
+        if double and self.picked:
+            s = self.picked.slab
+            fb = self.window.framebuffer_size
+            dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
+            self.controls.fly_to(dest, s.center)
+            self.status = f"flying to {s.name}"
+
+    # ---- loop --------------------------------------------------------------------------
+    def screenshot(self) -> Path:
+        from engine.render.renderer import save_png
+
+        self.screenshot_dir.mkdir(parents=True, exist_ok=True)
+        path = self.screenshot_dir / f"neuroscape-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots):03d}.png"
+        save_png(self.renderer.read_pixels(), path)
+        self.screenshots.append(path)
+        self.status = f"saved {path}"
+        print(f"screenshot: {path}", flush=True)
+        return path
+
+    def hud_lines(self) -> list[str]:
+        s = self.scene
+        c = self.controls
+        pos = ", ".join(f"{v:.1f}" for v in s.camera.position)
+        return [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
+                f"{s.edge_count:,} edges",
+                f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status]
+
+    def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
+        """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""
+        self._screenshot_pending = False
+        start = last = fps_t = time.monotonic()
+        fps_frames = 0
+        hud = None
+        try:
+            while not self.window.should_close():
+                self.window.poll()
+                now = time.monotonic()
+                self.controls.update(min(now - last, 0.1))
+                last = now
+                size = self.window.framebuffer_size
+                if size[0] == 0 or size[1] == 0:   # minimized
+                    time.sleep(0.05)
+                    continue
+                if size != self.renderer.size:
+                    self.renderer.resize(size)
+                lines = self.hud_lines()
+                if lines != hud:
+                    self.renderer.set_hud(lines)
+                    hud = lines
+                self.renderer.draw(self.scene.camera, choose_lod(self.scene, self.scene.camera, size))
+                if self._screenshot_pending:
+                    self._screenshot_pending = False
+                    self.screenshot()
+                self.renderer.present(size)
+                self.window.swap()
+                self.frames += 1
+                fps_frames += 1
+                if now - fps_t >= 0.5:
+                    self.fps, fps_t, fps_frames = fps_frames / (now - fps_t), now, 0
+                if max_frames is not None and self.frames >= max_frames:
+                    break
+                if max_seconds is not None and now - start >= max_seconds:
+                    break
+        finally:
+            self.renderer.release()
+            self.window.destroy()
+        return self.frames

@@ -1,0 +1,180 @@
+"""`neuroscape` command line: view, render, record, inspect. Errors print one line and exit 2."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import NeuroscapeError
+
+DEFAULT_SCENE = "scenes/default.toml"
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0 or w > 16384 or h > 16384:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
+    return w, h
+
+
+def find_scene(target: str) -> str:
+    """A scene path as given, else one shipped with the package (scenes/ inside the wheel)."""
+    if not target.endswith(".toml") or Path(target).exists():
+        return target
+    from importlib.resources import files
+    packaged = files("engine.scenes") / Path(target).name
+    return str(packaged) if packaged.is_file() else target
+
+
+def _add_model_args(p: argparse.ArgumentParser, target_required: bool = True) -> None:
+    p.add_argument("target", nargs=None if target_required else "?", default=DEFAULT_SCENE,
+                   help="model name (see `neuroscape inspect --list`), package.module:callable, or a scene .toml")
+    p.add_argument("--weights", help="weights file on top of the architecture (.safetensors, or .pt/.pth "
+                                     "loaded with weights_only=True)")
+    p.add_argument("--input-shape", help="example input shape, e.g. 1x3x224x224")
+    p.add_argument("--input-dtype", help="example input dtype, e.g. float32 or int64")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
+                                 "view the default scene (or record it to a video when there is no display).")
+    sub = ap.add_subparsers(dest="cmd")
+    v = sub.add_parser("view", help="open the fullscreen fly-through viewer")
+    _add_model_args(v, target_required=False)
+    v.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
+    v.add_argument("--size", type=parse_size, help="window size when windowed, e.g. 1280x720")
+    v.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
+    v.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
+    r = sub.add_parser("render", help="render one frame offscreen to a PNG (no display needed)")
+    _add_model_args(r)
+    r.add_argument("-o", "--output", required=True, help="PNG file to write")
+    r.add_argument("--size", type=parse_size, default=None, help="image size, default 1920x1080")
+    r.add_argument("--samples", type=int, default=None, help="MSAA samples (default 4)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing file")
+    rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
+    _add_model_args(rec, target_required=False)
+    rec.add_argument("-o", "--output", default=None, help="video file (.mp4 or .gif); default out/<scene>.mp4")
+    rec.add_argument("--size", type=parse_size, default=None, help="frame size, default 1280x720")
+    rec.add_argument("--fps", type=int, default=30)
+    rec.add_argument("--duration", type=float, default=6.0, help="seconds of video (default 6)")
+    rec.add_argument("--force", action="store_true", help="overwrite an existing file")
+    i = sub.add_parser("inspect", help="print the layer table of a model")
+    _add_model_args(i, target_required=False)
+    i.add_argument("--list", action="store_true", help="list the built-in model names")
+    return ap
+
+
+def _spec(args):
+    from engine.scene.file import resolve_spec
+    return resolve_spec(find_scene(args.target), weights=args.weights, input_shape=args.input_shape,
+                        input_dtype=args.input_dtype)
+
+
+def _check_output(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise NeuroscapeError(f"output {path} has an unsupported extension: use {' or '.join(suffixes)}")
+    if path.exists() and not force:
+        raise NeuroscapeError(f"{path} exists: pass --force to overwrite it or choose another -o")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise NeuroscapeError(f"cannot create the folder {parent} ({e.strerror}): choose a writable -o") from None
+    if not os.access(parent, os.W_OK):
+        raise NeuroscapeError(f"cannot write to {parent}: choose a writable -o")
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_inspect(args) -> int:
+    if args.list:
+        from engine.model.registry import list_models
+        print("\n".join(list_models()))
+        return 0
+    from engine.pipeline import record_spec
+    graph = record_spec(_spec(args), capture=False)
+    print(graph.table())
+    return 0
+
+
+def cmd_render(args) -> int:
+    from engine.pipeline import build
+    from engine.render.renderer import render_image, save_png
+    out = Path(args.output)
+    _check_output(out, args.force, (".png",))
+    spec = _spec(args)
+    size = args.size or parse_size(spec.render.get("size", "1920x1080"))
+    t0 = time.perf_counter()
+    graph, scene = build(spec)
+    t1 = time.perf_counter()
+    img = render_image(scene, size=size, samples=args.samples or spec.render.get("samples", 4))
+    t2 = time.perf_counter()
+    save_png(img, out)
+    _progress(f"{graph.model_name}: {len(scene.slabs)} layers, {scene.neuron_count:,} neurons, "
+              f"{scene.edge_count:,} edges; recorded in {t1 - t0:.2f} s, rendered in {t2 - t1:.2f} s")
+    print(out)
+    return 0
+
+
+def cmd_record(args) -> int:
+    from engine.pipeline import build
+    from engine.record.video import record_flythrough
+    spec = _spec(args)
+    name = Path(args.target).stem if args.target.endswith(".toml") else args.target.replace(":", "_")
+    out = Path(args.output or f"out/{name}.mp4")
+    _check_output(out, args.force, (".mp4", ".gif"))
+    size = args.size or parse_size(spec.render.get("size", "1280x720"))
+    _progress(f"recording {spec.model} ...")
+    _graph, scene = build(spec)
+    frames = record_flythrough(scene, out, size=size, fps=args.fps, duration=args.duration)
+    _progress(f"wrote {frames} frames to {out}")
+    print(out)
+    return 0
+
+
+def cmd_view(args) -> int:
+    from engine.app.viewer import Viewer
+    from engine.pipeline import build
+    spec = _spec(args)
+    _graph, scene = build(spec)
+    viewer = Viewer(scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir)
+    viewer.run(max_seconds=args.max_seconds)
+    return 0
+
+
+def cmd_default(args) -> int:
+    """No command: the viewer on the default scene, or a recording of it without a display."""
+    from engine.app.window import display_available
+    if display_available():
+        return cmd_view(build_parser().parse_args(["view", DEFAULT_SCENE]))
+    out = "out/default.mp4"
+    _progress(f"no display found (DISPLAY is not set): recording the default scene to {out} instead")
+    return cmd_record(build_parser().parse_args(["record", DEFAULT_SCENE, "-o", out, "--force"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    handlers = {"view": cmd_view, "render": cmd_render, "record": cmd_record, "inspect": cmd_inspect,
+                None: cmd_default}
+    try:
+        return handlers[args.cmd](args)
+    except NeuroscapeError as e:
+        print(f"neuroscape: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("neuroscape: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""How a layer's output tensor maps onto a 2D mosaic of texels (one texel per neuron).
+
+Feature maps [C, H, W] become a grid of C tiles of H x W; token planes [T, D] stay T x D;
+vectors [N] become a near-square single tile. The same mapping places neurons in 3D (layout),
+fills textures (compute) and picks neurons (app), so it lives in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil, prod, sqrt
+
+import numpy as np
+
+MAX_COLS = 4096  # keep textures far below GL_MAX_TEXTURE_SIZE and slabs readable
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    count: int      # neurons
+    ntiles: int
+    th: int         # tile height (texels)
+    tw: int         # tile width
+    tiles_r: int
+    tiles_c: int
+
+    @property
+    def rows(self) -> int:
+        return self.tiles_r * self.th
+
+    @property
+    def cols(self) -> int:
+        return self.tiles_c * self.tw
+
+    def texel(self, index: int | np.ndarray) -> tuple:
+        """(col, row) of flattened neuron ``index`` (tensor order)."""
+        index = np.asarray(index)
+        t, local = np.divmod(index, self.th * self.tw)
+        y, x = np.divmod(local, self.tw)
+        tr, tc = np.divmod(t, self.tiles_c)
+        return tc * self.tw + x, tr * self.th + y
+
+    def index(self, col: int, row: int) -> int:
+        """Flattened neuron index of texel (col, row); may be >= count on padding."""
+        tr, y = divmod(row, self.th)
+        tc, x = divmod(col, self.tw)
+        return (tr * self.tiles_c + tc) * self.th * self.tw + y * self.tw + x
+
+    def tile_center(self, t: int) -> tuple[float, float]:
+        tr, tc = divmod(t, self.tiles_c)
+        return tc * self.tw + self.tw / 2, tr * self.th + self.th / 2
+
+
+def _grid(n: int, aspect: float = 1.0) -> tuple[int, int]:
+    """rows, cols for n cells of aspect h/w so the grid is near-square."""
+    cols = max(1, ceil(sqrt(n * aspect)))
+    return ceil(n / cols), cols
+
+
+def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
+    """Mosaic of one sample's output (``shape`` without the batch dim)."""
+    shape = tuple(int(s) for s in shape) or (1,)
+    count = prod(shape)
+    if count == 0:
+        return Mosaic(1, 1, 1, 1, 1, 1)
+    if len(shape) == 1:
+        r, c = _grid(count)
+        return Mosaic(count, 1, r, c, 1, 1)
+    if len(shape) == 2:
+        t, d = shape
+        if d <= MAX_COLS and t <= MAX_COLS:
+            return Mosaic(count, 1, t, d, 1, 1)
+        th, tw = _grid(d)          # very wide rows (vocab logits): each token its own tile
+        tr, tc = _grid(t, tw / th)
+        return Mosaic(count, t, th, tw, tr, tc)
+    h, w = shape[-2], shape[-1]
+    c = prod(shape[:-2])
+    tr, tc = _grid(c, w / h)
+    return Mosaic(count, c, h, w, tr, tc)
+
+
+def to_mosaic(values: np.ndarray, m: Mosaic | None = None) -> np.ndarray:
+    """(rows, cols) float32 texture image of one sample's values; padding is 0."""
+    values = np.asarray(values, dtype=np.float32)
+    m = m or mosaic_for(values.shape)
+    flat = values.reshape(-1)
+    out = np.zeros((m.tiles_r * m.tiles_c, m.th, m.tw), dtype=np.float32)
+    out.reshape(-1)[: flat.size] = flat
+    out = out.reshape(m.tiles_r, m.tiles_c, m.th, m.tw).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(out.reshape(m.rows, m.cols))

@@ -1,0 +1,123 @@
+"""LayerGraph -> deterministic 3D placement: data flows along -z, one rank (longest path from the
+inputs) per plane; layers of the same rank (parallel branches) stand side by side along x; every
+slab faces +z with sizes proportional to the real tensor shapes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.layout.mosaic import Mosaic, mosaic_for
+from engine.model.graph import LayerGraph
+
+
+@dataclass
+class Placement:
+    layer_id: int
+    mosaic: Mosaic
+    origin: np.ndarray     # world position of texel (0, 0)'s outer corner (top-left)
+    u: np.ndarray          # world step per column
+    v: np.ndarray          # world step per row (points down: row 0 on top, images upright)
+    rank: int
+
+    @property
+    def center(self) -> np.ndarray:
+        return self.origin + 0.5 * (self.u * self.mosaic.cols + self.v * self.mosaic.rows)
+
+    @property
+    def width(self) -> float:
+        return float(np.linalg.norm(self.u) * self.mosaic.cols)
+
+    @property
+    def height(self) -> float:
+        return float(np.linalg.norm(self.v) * self.mosaic.rows)
+
+    def neuron_position(self, index: int | np.ndarray) -> np.ndarray:
+        """World centre of flattened neuron ``index`` (or an array of them: (N, 3))."""
+        col, row = self.mosaic.texel(index)
+        col, row = np.asarray(col, dtype=np.float64), np.asarray(row, dtype=np.float64)
+        return self.origin + np.multiply.outer(col + 0.5, self.u) + np.multiply.outer(row + 0.5, self.v)
+
+    def tile_position(self, t: int | np.ndarray) -> np.ndarray:
+        """World centre of feature-map tile (channel) ``t``."""
+        t = np.asarray(t)
+        tr, tc = np.divmod(t, self.mosaic.tiles_c)
+        cx = (tc + 0.5) * self.mosaic.tw
+        cy = (tr + 0.5) * self.mosaic.th
+        return self.origin + np.multiply.outer(cx, self.u) + np.multiply.outer(cy, self.v)
+
+
+@dataclass
+class Layout:
+    placements: dict[int, Placement]
+    edges: list[tuple[int, int, str]]            # display edges (src, dst, kind) after hiding
+    texel: float
+    hidden: set[int] = field(default_factory=set)
+
+    def ranks(self) -> int:
+        return 1 + max((p.rank for p in self.placements.values()), default=0)
+
+
+def display_edges(graph: LayerGraph, hidden: set[int]) -> list[tuple[int, int, str]]:
+    """Edges between shown layers; a hidden layer's inputs connect straight to its consumers."""
+    ins: dict[int, list[tuple[int, str]]] = {l.id: [] for l in graph.layers}
+    for e in graph.edges:
+        ins[e.dst].append((e.src, e.kind))
+    resolved: dict[int, list[tuple[int, str]]] = {}
+    out: list[tuple[int, int, str]] = []
+    seen = set()
+    for l in graph.layers:  # execution order is a topological order
+        srcs: list[tuple[int, str]] = []
+        for s, kind in ins[l.id]:
+            srcs.extend((s2, kind if k2 == "data" else k2) for s2, k2 in resolved[s]) if s in hidden \
+                else srcs.append((s, kind))
+        resolved[l.id] = srcs
+        if l.id not in hidden:
+            for s, kind in srcs:
+                if (s, l.id) not in seen:
+                    seen.add((s, l.id))
+                    out.append((s, l.id, kind))
+    return out
+
+
+def layout_graph(graph: LayerGraph, *, hide: tuple[str, ...] = ("dropout",), texel: float | None = None,
+                 max_extent: float = 24.0, gap: float = 1.5, spread: float = 0.08) -> Layout:
+    """Place every shown layer. ``hide``: layer kinds left out (edges route through them);
+    ``texel``: world size of one neuron (default: the largest slab spans ``max_extent``)."""
+    hidden = {l.id for l in graph.layers if l.kind in hide}
+    shown = [l for l in graph.layers if l.id not in hidden]
+    if not shown:
+        shown, hidden = list(graph.layers), set()
+    edges = display_edges(graph, hidden)
+    mosaics = {l.id: mosaic_for(l.shape[1:] if len(l.shape) > 1 else l.shape) for l in shown}
+    if texel is None:
+        biggest = max(max(m.rows, m.cols) for m in mosaics.values())
+        texel = min(0.05, max_extent / biggest)
+    preds: dict[int, list[int]] = {l.id: [] for l in shown}
+    for s, d, _ in edges:
+        preds[d].append(s)
+    rank: dict[int, int] = {}
+    for l in shown:
+        rank[l.id] = 1 + max((rank[p] for p in preds[l.id]), default=-1)
+    by_rank: dict[int, list[int]] = {}
+    for l in shown:
+        by_rank.setdefault(rank[l.id], []).append(l.id)
+
+    placements: dict[int, Placement] = {}
+    z = 0.0
+    prev_extent = 0.0
+    for r in sorted(by_rank):
+        ids = by_rank[r]
+        widths = [mosaics[i].cols * texel for i in ids]
+        heights = [mosaics[i].rows * texel for i in ids]
+        extent = max(max(widths), max(heights))
+        if r > 0:
+            z -= gap + spread * max(extent, prev_extent)
+        side_gap = max(0.5, 0.1 * extent)
+        x = -(sum(widths) + side_gap * (len(ids) - 1)) / 2
+        for i, w, h in zip(ids, widths, heights):
+            placements[i] = Placement(i, mosaics[i], np.array([x, h / 2, z]), np.array([texel, 0.0, 0.0]),
+                                      np.array([0.0, -texel, 0.0]), r)
+            x += w + side_gap
+        prev_extent = extent
+    return Layout(placements, edges, texel, hidden)

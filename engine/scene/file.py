@@ -1,0 +1,116 @@
+"""Scene files (scenes/*.toml): which model, which input, layout and look options, camera.
+
+Parsing is strict: an unknown table or key, or a value of the wrong type, is an error that
+names the file and line, so a typo never silently falls back to a default.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import NeuroscapeError
+
+
+class SceneFileError(NeuroscapeError):
+    pass
+
+
+# table -> key -> accepted python types
+SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
+    "scene": {"title": (str,), "description": (str,)},
+    "model": {"name": (str,), "weights": (str,), "input_shape": (str,), "input_dtype": (str,)},
+    "input": {"seed": (int,), "kind": (str,), "path": (str,), "text": (str,)},
+    "layout": {"hide": (list,), "texel": (float, int), "max_extent": (float, int), "gap": (float, int)},
+    "look": {"colormap": (str,), "diverging": (str,), "background": (list,), "show_edges": (bool,),
+             "show_labels": (bool,), "max_edges_per_layer": (int,), "weight_edges_per_neuron": (int,),
+             "lod_px": (float, int)},
+    "camera": {"position": (list,), "look_at": (list,), "fov": (float, int), "speed": (float, int)},
+    "render": {"size": (str,), "samples": (int,)},
+}
+
+
+@dataclass
+class SceneSpec:
+    """Everything a command needs to build a scene; from a file or from a bare model name."""
+
+    model: str
+    weights: str | None = None
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    seed: int = 0
+    layout: dict = field(default_factory=dict)
+    look: dict = field(default_factory=dict)
+    camera: dict = field(default_factory=dict)
+    render: dict = field(default_factory=dict)
+    input: dict = field(default_factory=dict)
+    title: str = ""
+    path: Path | None = None
+
+
+def _line_of(text: str, table: str, key: str | None) -> int:
+    """1-based line of ``key`` inside ``[table]`` (or of the table header) for error messages."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.strip().startswith(f"[{table}]")), 0)
+    if key is None:
+        return start + 1
+    for i in range(start, len(lines)):
+        if lines[i].split("=")[0].strip() == key:
+            return i + 1
+    return start + 1
+
+
+def load_scene_file(path: str | Path) -> SceneSpec:
+    """Parse and validate a scene file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SceneFileError(f"scene file {path} not found: check the path (shipped scenes are in scenes/)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SceneFileError(f"scene file {path} cannot be read ({e}): pass a UTF-8 TOML file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SceneFileError(f"{path}: invalid TOML: {e}: fix the syntax on that line") from None
+    for table, body in data.items():
+        if table not in SCHEMA or not isinstance(body, dict):
+            raise SceneFileError(f"{path}:{_line_of(text, table, None)}: unknown table [{table}]: "
+                                 f"use one of {', '.join('[' + t + ']' for t in SCHEMA)}")
+        for key, val in body.items():
+            if key not in SCHEMA[table]:
+                raise SceneFileError(f"{path}:{_line_of(text, table, key)}: unknown key {key!r} in [{table}]: "
+                                     f"allowed keys are {', '.join(SCHEMA[table])}")
+            types = SCHEMA[table][key]
+            if not isinstance(val, types) or (isinstance(val, bool) and bool not in types):
+                raise SceneFileError(f"{path}:{_line_of(text, table, key)}: {table}.{key} must be "
+                                     f"{' or '.join(t.__name__ for t in types)}, got {type(val).__name__}")
+    for table, key, n in (("camera", "position", 3), ("camera", "look_at", 3), ("look", "background", 3)):
+        v = data.get(table, {}).get(key)
+        if v is not None and (len(v) != n or not all(isinstance(x, (int, float)) for x in v)):
+            raise SceneFileError(f"{path}:{_line_of(text, table, key)}: {table}.{key} must be a list of "
+                                 f"{n} numbers, got {v!r}")
+    model = data.get("model", {})
+    if "name" not in model:
+        raise SceneFileError(f"{path}:{_line_of(text, 'model', None)}: missing [model] name: "
+                             f"add name = \"resnet50\" (or \"package.module:callable\")")
+    weights = model.get("weights")
+    if weights and not Path(weights).is_absolute():
+        weights = str((path.parent / weights).resolve())
+    return SceneSpec(model=model["name"], weights=weights, input_shape=model.get("input_shape"),
+                     input_dtype=model.get("input_dtype"), seed=data.get("input", {}).get("seed", 0),
+                     layout=data.get("layout", {}), look=data.get("look", {}), camera=data.get("camera", {}),
+                     render=data.get("render", {}), input=data.get("input", {}),
+                     title=data.get("scene", {}).get("title", ""), path=path)
+
+
+def resolve_spec(target: str, **overrides) -> SceneSpec:
+    """A scene file path (*.toml) or a model spec; CLI options override the file's values."""
+    if target.endswith(".toml"):
+        spec = load_scene_file(target)
+    else:
+        spec = SceneSpec(model=target)
+    for k, v in overrides.items():
+        if v is not None:
+            setattr(spec, k, v)
+    return spec

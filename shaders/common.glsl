@@ -1,0 +1,45 @@
+// Shared by every neuroscape program: per-frame uniforms, colormaps, fog, non-finite test.
+// Included with `#include "common.glsl"` (resolved by engine/render/shaders.py).
+
+layout(std140) uniform Frame {
+    mat4 u_view_proj;     // world -> clip
+    vec4 u_cam_pos;       // xyz: camera position
+    vec4 u_cam_right;     // xyz: camera right (world), for billboards
+    vec4 u_cam_up;        // xyz: camera up (world)
+    vec4 u_fog;           // x: start distance, y: end distance, z: max amount (0..1)
+    vec4 u_background;    // rgb: clear colour, fog colour
+    vec4 u_viewport;      // x, y: framebuffer size in pixels; z: focal length in pixels; w: neuron gap factor
+};
+
+uniform sampler2D u_colormaps;   // 256 x 2 RGBA: row 0 sequential, row 1 diverging
+
+const vec3 WARNING_COLOR = vec3(1.0, 0.0, 1.0);   // NaN / Inf
+
+bool non_finite(float x) {
+    // exponent all ones <=> NaN or +-Inf (robust against fast-math folding of isnan)
+    return (floatBitsToUint(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+vec3 sequential(float t) {
+    return texture(u_colormaps, vec2(clamp(t, 0.0, 1.0) * (255.0 / 256.0) + 0.5 / 256.0, 0.25)).rgb;
+}
+
+vec3 diverging(float t) {   // t in [-1, 1], 0 -> centre of the map
+    return texture(u_colormaps, vec2(clamp(0.5 * t + 0.5, 0.0, 1.0) * (255.0 / 256.0) + 0.5 / 256.0, 0.75)).rgb;
+}
+
+// Colour of a neuron value: scale maps values into [-1, 1] (signed) or [0, 1].
+vec3 value_color(float value, float scale, bool is_signed) {
+    if (non_finite(value)) return WARNING_COLOR;
+    float t = value * scale;
+    return is_signed ? diverging(t) : sequential(t);
+}
+
+float fog_amount(vec3 world) {
+    float d = length(world - u_cam_pos.xyz);
+    return u_fog.z * smoothstep(u_fog.x, u_fog.y, d);
+}
+
+vec3 apply_fog(vec3 color, vec3 world) {
+    return mix(color, u_background.rgb, fog_amount(world));
+}

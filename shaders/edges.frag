@@ -1,0 +1,31 @@
+#version 330 core
+// Blended, depth-tested (not depth-written) lines. Output is premultiplied alpha.
+#include "common.glsl"
+
+uniform int u_kind;        // 0 weights (diverging by sign), 1 flow, 2 skip, 3 slab frame
+uniform float u_alpha;
+
+in vec3 v_world;
+in float v_weight;
+
+out vec4 frag_color;
+
+void main() {
+    float w = clamp(v_weight, -1.0, 1.0);
+    vec3 color;
+    float alpha = u_alpha;
+    if (u_kind == 0) {
+        color = diverging(w);
+        alpha *= 0.25 + 0.75 * abs(w);
+    } else if (u_kind == 1) {
+        color = vec3(0.45, 0.80, 0.95);
+        alpha *= 0.35 + 0.65 * abs(w);
+    } else if (u_kind == 2) {
+        color = vec3(1.00, 0.60, 0.22);
+        alpha *= 0.45 + 0.55 * abs(w);
+    } else {
+        color = vec3(0.70, 0.76, 0.88);
+    }
+    alpha *= 1.0 - fog_amount(v_world);
+    frag_color = vec4(color * alpha, alpha);
+}

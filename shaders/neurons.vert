@@ -1,0 +1,38 @@
+#version 330 core
+// Near layers: one point sprite per neuron. No vertex buffer: neuron i sits at
+// (col, row) = (i % cols, i / cols) and reads its value with texelFetch, so live updates
+// are a single texture write per layer.
+#include "common.glsl"
+
+uniform samplerBuffer u_params;
+uniform int u_slab;
+uniform sampler2D u_values;
+uniform float u_max_point;   // GL_POINT_SIZE_RANGE max
+
+out vec3 v_color;
+out vec3 v_world;
+out float v_size;
+
+void main() {
+    int base = 4 * u_slab;
+    vec4 p0 = texelFetch(u_params, base);
+    vec4 p1 = texelFetch(u_params, base + 1);
+    vec4 p2 = texelFetch(u_params, base + 2);
+    vec4 p3 = texelFetch(u_params, base + 3);
+    int cols = int(p3.x);
+    int col = gl_VertexID % cols;
+    int row = gl_VertexID / cols;
+    vec3 u = p1.xyz / p3.x;
+    vec3 v = p2.xyz / p3.y;
+    vec3 world = p0.xyz + (float(col) + 0.5) * u + (float(row) + 0.5) * v;
+    gl_Position = u_view_proj * vec4(world, 1.0);
+
+    float value = texelFetch(u_values, ivec2(col, row), 0).r;
+    v_color = value_color(value, p0.w, p1.w > 0.5);
+    v_world = world;
+
+    float texel = min(length(u), length(v));
+    float size = u_viewport.z * texel * u_viewport.w / max(gl_Position.w, 1e-6);
+    v_size = clamp(size, 1.0, u_max_point);
+    gl_PointSize = v_size;
+}
