@@ -141,7 +141,9 @@ def cmd_record(args) -> int:
 
 def cmd_view(args) -> int:
     from engine.app.viewer import Viewer
+    from engine.app.window import require_display
     from engine.pipeline import build
+    require_display()
     spec = _spec(args)
     _graph, scene = build(spec)
     viewer = Viewer(scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir)

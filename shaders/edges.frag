@@ -1,5 +1,6 @@
 #version 330 core
-// Blended, depth-tested (not depth-written) lines. Output is premultiplied alpha.
+// Blended, depth-tested (not depth-written) lines. Output is straight (not premultiplied)
+// alpha so GL_LINE_SMOOTH coverage can scale it when there is no MSAA.
 #include "common.glsl"
 
 uniform int u_kind;        // 0 weights (diverging by sign), 1 flow, 2 skip, 3 slab frame
@@ -27,5 +28,5 @@ void main() {
         color = vec3(0.70, 0.76, 0.88);
     }
     alpha *= 1.0 - fog_amount(v_world);
-    frag_color = vec4(color * alpha, alpha);
+    frag_color = vec4(color, alpha);
 }

@@ -11,7 +11,7 @@ uniform float u_max_point;   // GL_POINT_SIZE_RANGE max
 
 out vec3 v_color;
 out vec3 v_world;
-out float v_size;
+out float v_size;          // disc diameter in pixels
 
 void main() {
     int base = 4 * u_slab;
@@ -31,8 +31,9 @@ void main() {
     v_color = value_color(value, p0.w, p1.w > 0.5);
     v_world = world;
 
+    // disc diameter in pixels; the sprite gets one pixel of margin for the antialiased rim
     float texel = min(length(u), length(v));
     float size = u_viewport.z * texel * u_viewport.w / max(gl_Position.w, 1e-6);
-    v_size = clamp(size, 1.0, u_max_point);
-    gl_PointSize = v_size;
+    v_size = clamp(size, 1.0, u_max_point - 1.0);
+    gl_PointSize = v_size + 1.0;
 }

@@ -155,7 +155,7 @@ class Viewer:
                 if self._screenshot_pending:
                     self._screenshot_pending = False
                     self.screenshot()
-                self.renderer.present(size)
+                self.renderer.draw_to(0, size)
                 self.window.swap()
                 self.frames += 1
                 fps_frames += 1

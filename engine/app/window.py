@@ -24,13 +24,18 @@ def display_available() -> bool:
     return ok
 
 
+def require_display() -> None:
+    """Fail fast, before any model is loaded, when no window can be opened."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise NoDisplayError("no display (DISPLAY is not set): use `neuroscape render` or "
+                             "`neuroscape record` for offscreen output, or run under Xvfb")
+
+
 class Window:
     """Fullscreen (or windowed) glfw window; callbacks are forwarded to ``handler`` methods."""
 
     def __init__(self, title: str, size: tuple[int, int] | None = None, fullscreen: bool = True) -> None:
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise NoDisplayError("no display (DISPLAY is not set): use `neuroscape render` or "
-                                 "`neuroscape record` for offscreen output, or run under Xvfb")
+        require_display()
         import glfw
         self.glfw = glfw
         if not glfw.init():

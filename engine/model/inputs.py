@@ -57,7 +57,9 @@ def parse_input_shape(text: str) -> list[tuple[int, ...]]:
     shapes = []
     for part in text.split(";"):
         p = part.strip().strip("()[] ")
-        dims = [d for d in re.split(r"\s*[x×,*]\s*|\s+", p) if d != ""]
+        dims = [d.strip() for d in re.split(r"[xX×,*]", p)]
+        if len(dims) > 1 and dims[-1] == "":  # "(1, 3,)"
+            dims.pop()
         try:
             shape = tuple(int(d) for d in dims)
         except ValueError:

@@ -30,7 +30,7 @@ def _import_egl():
     try:
         from OpenGL import EGL
     except Exception as e:  # noqa: BLE001 - library missing or broken
-        raise RenderError(f"cannot load EGL ({type(e).__name__}: {e}): {_HINT}") from None
+        raise RenderError(f"cannot load EGL ({type(e).__name__}: {_short(e)}): {_HINT}") from None
     return EGL
 
 
@@ -44,6 +44,15 @@ def _handle(ptr) -> int:
     if v is not None or hasattr(ptr, "value"):
         return int(v or 0)
     return ctypes.cast(ptr, ctypes.c_void_p).value or 0
+
+
+def _short(e: BaseException) -> str:
+    """One line for an exception (PyOpenGL's EGLError repr spans many lines)."""
+    err = getattr(e, "err", None)
+    if err is not None:
+        op = getattr(getattr(e, "baseOperation", None), "__name__", "EGL")
+        return f"{op}: {err}"
+    return " ".join(str(e).split())[:200] or type(e).__name__
 
 
 def _client_extensions(EGL) -> str:
@@ -89,6 +98,7 @@ class OffscreenContext:
 
     def __init__(self, major: int = 3, minor: int = 3) -> None:
         EGL = self._EGL = _import_egl()
+        self._previous = self._current(EGL)   # restored on release (nested contexts, windows)
         self.display = None
         self.context = None
         self.platform = ""
@@ -119,13 +129,24 @@ class OffscreenContext:
         self.vendor = s(GL.GL_VENDOR)
 
     @staticmethod
+    def _current(EGL):
+        try:
+            ctx = EGL.eglGetCurrentContext()
+            if not _handle(ctx):
+                return None
+            return (EGL.eglGetCurrentDisplay(), EGL.eglGetCurrentSurface(EGL.EGL_DRAW),
+                    EGL.eglGetCurrentSurface(EGL.EGL_READ), ctx)
+        except Exception:  # noqa: BLE001
+            return None
+
+    @staticmethod
     def _create_on(EGL, dpy, major: int, minor: int):
         key = _handle(dpy)
         maj, mnr = EGL.EGLint(), EGL.EGLint()
         try:
             ok = EGL.eglInitialize(dpy, ctypes.pointer(maj), ctypes.pointer(mnr))
         except Exception as e:  # noqa: BLE001
-            raise RenderError(f"eglInitialize failed ({e})") from None
+            raise RenderError(f"eglInitialize failed ({_short(e)})") from None
         if not ok:
             raise RenderError("eglInitialize failed")
         _display_users[key] = _display_users.get(key, 0) + 1
@@ -145,11 +166,17 @@ class OffscreenContext:
                                            EGL.EGL_CONTEXT_OPENGL_PROFILE_MASK,
                                            EGL.EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
                                            EGL.EGL_NONE)
-            ctx = EGL.eglCreateContext(dpy, config, EGL.EGL_NO_CONTEXT, ctx_attribs)
+            try:
+                ctx = EGL.eglCreateContext(dpy, config, EGL.EGL_NO_CONTEXT, ctx_attribs)
+            except Exception as e:  # noqa: BLE001 - PyOpenGL raises EGLError
+                raise RenderError(f"no OpenGL {major}.{minor} core context ({_short(e)})") from None
             if not _handle(ctx):
-                raise RenderError(f"eglCreateContext for OpenGL {major}.{minor} core failed "
-                                  f"(EGL error 0x{EGL.eglGetError():x})")
-            if not EGL.eglMakeCurrent(dpy, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, ctx):
+                raise RenderError(f"no OpenGL {major}.{minor} core context (eglCreateContext failed)")
+            try:
+                ok = EGL.eglMakeCurrent(dpy, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, ctx)
+            except Exception:  # noqa: BLE001
+                ok = False
+            if not ok:
                 EGL.eglDestroyContext(dpy, ctx)
                 raise RenderError("eglMakeCurrent with no surface failed "
                                   "(EGL_KHR_surfaceless_context missing)")
@@ -179,10 +206,12 @@ class OffscreenContext:
             raise RenderError("eglMakeCurrent failed: the GL context is current in another thread")
 
     def release(self) -> None:
-        """Unbind and destroy the context (idempotent)."""
+        """Destroy the context (idempotent). The context that was current when this one was
+        created, if any and still alive, becomes current again."""
         if self.context is None:
             return
         EGL = self._EGL
+        previous, self._previous = self._previous, None
         try:
             EGL.eglMakeCurrent(self.display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
             EGL.eglDestroyContext(self.display, self.context)
@@ -190,10 +219,17 @@ class OffscreenContext:
             self.context = None
             self._drop_display(EGL, self.display)
             self.display = None
-            try:
-                EGL.eglReleaseThread()
-            except Exception:  # noqa: BLE001
-                pass
+            restored = False
+            if previous is not None:
+                try:
+                    restored = bool(EGL.eglMakeCurrent(*previous))
+                except Exception:  # noqa: BLE001 - that context is gone too
+                    restored = False
+            if not restored:
+                try:
+                    EGL.eglReleaseThread()
+                except Exception:  # noqa: BLE001
+                    pass
 
     def __enter__(self) -> "OffscreenContext":
         return self

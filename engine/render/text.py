@@ -71,7 +71,7 @@ def pack_atlas(images: list[np.ndarray], width: int = 2048, gap: int = 2
     """Shelf-pack RGBA images into one atlas. Returns (atlas (H, W, 4), [(x, y, w, h)] per image)."""
     width = max([width] + [im.shape[1] + 2 * gap for im in images])
     boxes: list[tuple[int, int, int, int]] = []
-    x = y = shelf = gap
+    x = y = gap
     shelf_h = 0
     for im in images:
         h, w = im.shape[:2]
@@ -81,7 +81,6 @@ def pack_atlas(images: list[np.ndarray], width: int = 2048, gap: int = 2
         boxes.append((x, y, w, h))
         x += w + gap
         shelf_h = max(shelf_h, h)
-    del shelf
     height = max(1, y + shelf_h + gap)
     atlas = np.zeros((height, width, 4), np.uint8)
     for im, (bx, by, w, h) in zip(images, boxes):

@@ -1,0 +1,116 @@
+"""The command line end to end: one-line errors with exit code 2, and the happy paths."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def run(*args, env=None, timeout=600):
+    e = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=e)
+
+
+def one_line_error(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    err = r.stderr.strip()
+    assert err.startswith("neuroscape: error: ") and "\n" not in err, err
+    for n in needles:
+        assert n in err, err
+    assert "Traceback" not in r.stderr
+
+
+def test_help_lists_commands():
+    r = run("--help")
+    assert r.returncode == 0
+    for cmd in ("view", "render", "record", "inspect"):
+        assert cmd in r.stdout
+
+
+def test_bad_size_is_rejected():
+    r = run("render", "mlp", "-o", "x.png", "--size", "big")
+    assert r.returncode == 2 and "WIDTHxHEIGHT" in r.stderr
+
+
+def test_bad_scene_file(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('[model]\nname = "mlp"\n[look]\nshow_edges = maybe\n')
+    one_line_error(run("inspect", str(p)), "s.toml", "invalid TOML", "line 4")
+
+
+def test_unknown_model():
+    one_line_error(run("inspect", "resnet5O"), "resnet5O")
+
+
+def test_module_that_fails_to_import(tmp_path):
+    (tmp_path / "brokenmod.py").write_text("import torch\nthis is not python\n")
+    one_line_error(run("inspect", "brokenmod:make", env={"PYTHONPATH": str(tmp_path)}), "brokenmod")
+
+
+def test_module_that_fails_to_run(tmp_path):
+    (tmp_path / "badrun.py").write_text(
+        "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n        raise RuntimeError('boom')\n"
+        "def make():\n    return M(), torch.randn(1, 4)\n")
+    one_line_error(run("inspect", "badrun:make", env={"PYTHONPATH": str(tmp_path)}), "boom")
+
+
+def test_corrupt_weights(tmp_path):
+    w = tmp_path / "w.safetensors"
+    w.write_bytes(b"\x00garbage" * 10)
+    one_line_error(run("inspect", "mlp", "--weights", str(w)), "w.safetensors")
+
+
+def test_pickled_weights_are_refused(tmp_path):
+    import pickle
+    w = tmp_path / "evil.pt"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+    w.write_bytes(pickle.dumps(Evil()))
+    r = run("inspect", "mlp", "--weights", str(w))
+    one_line_error(r, "evil.pt")
+    assert "pwned" not in r.stdout
+
+
+def test_render_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "f.png"
+    out.write_bytes(b"keep")
+    one_line_error(run("render", "mlp", "-o", str(out)), "--force")
+    assert out.read_bytes() == b"keep"
+
+
+def test_inspect_prints_layer_table():
+    r = run("inspect", "cnn")
+    assert r.returncode == 0, r.stderr
+    assert "conv" in r.stdout and "output shape" in r.stdout and "neurons" in r.stdout
+
+
+def test_render_writes_a_picture_of_the_network(tmp_path):
+    out = tmp_path / "cnn.png"
+    r = run("render", "cnn", "-o", str(out), "--size", "640x360")
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
+    assert img.shape == (360, 640, 3)
+    bg = img[0, 0]
+    assert (np.abs(img - bg).sum(axis=2) > 30).mean() > 0.02
+
+
+def decode(path):
+    import imageio_ffmpeg
+    gen = imageio_ffmpeg.read_frames(str(path))
+    meta = next(gen)
+    return meta, [np.frombuffer(f, np.uint8).reshape(meta["size"][1], meta["size"][0], 3) for f in gen]
+
+
+def test_record_without_display_writes_a_playable_video(tmp_path):
+    out = tmp_path / "v.mp4"
+    r = run("record", "mlp", "-o", str(out), "--duration", "1", "--fps", "10", "--size", "320x240")
+    assert r.returncode == 0, r.stderr
+    meta, frames = decode(out)
+    assert tuple(meta["size"]) == (320, 240) and len(frames) == 10 and meta["fps"] == 10
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # the camera moved

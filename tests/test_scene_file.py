@@ -1,0 +1,54 @@
+"""Scene files: shipped scenes parse; bad files get one clear error naming file and line."""
+from pathlib import Path
+
+import pytest
+
+from engine.scene.file import SceneFileError, load_scene_file, resolve_spec
+
+SCENES = sorted((Path(__file__).parent.parent / "scenes").glob("*.toml"))
+
+
+def test_shipped_scenes_cover_the_issue():
+    names = {p.stem for p in SCENES}
+    assert {"default", "resnet50", "vit_b_16", "gpt2", "minilm"} <= names
+
+
+@pytest.mark.parametrize("path", SCENES, ids=lambda p: p.stem)
+def test_shipped_scene_parses(path):
+    spec = load_scene_file(path)
+    assert spec.model and spec.path == path
+
+
+def write(tmp_path, text):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[model]\nname = "mlp"\n[look]\ncolormap = \n', "bad.toml: invalid TOML"),
+    ('[model]\nname = "mlp"\n\n[look]\ncolourmap = "viridis"\n', "bad.toml:5: unknown key 'colourmap'"),
+    ('[model]\nname = "mlp"\n[lok]\nx = 1\n', "bad.toml:3: unknown table [lok]"),
+    ('[model]\nname = 3\n', "bad.toml:2: model.name must be str"),
+    ('[look]\nshow_edges = true\n', "missing [model] name"),
+    ('[model]\nname = "mlp"\n[camera]\nposition = [1, 2]\n', "bad.toml:4: camera.position must be a list of 3"),
+    ('[model]\nname = "mlp"\n[look]\nshow_labels = "yes"\n', "look.show_labels must be bool"),
+])
+def test_bad_scene_file_errors_name_file_and_line(tmp_path, text, needle):
+    with pytest.raises(SceneFileError) as e:
+        load_scene_file(write(tmp_path, text))
+    assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_scene_file():
+    with pytest.raises(SceneFileError, match="not found"):
+        load_scene_file("nope/never.toml")
+
+
+def test_overrides_and_relative_weights(tmp_path):
+    p = write(tmp_path, '[model]\nname = "mlp"\nweights = "w.safetensors"\n')
+    spec = resolve_spec(str(p), input_shape="1x64")
+    assert spec.input_shape == "1x64"
+    assert spec.weights == str(tmp_path / "w.safetensors")
+    assert resolve_spec("resnet18").model == "resnet18"

@@ -1,0 +1,102 @@
+"""The real viewer in a fullscreen window under Xvfb, driven by xdotool like a user."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = [pytest.mark.display, pytest.mark.skipif(
+    not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (scripts/setup.sh)")]
+
+SCREEN = (800, 600)
+
+
+@pytest.fixture(scope="module")
+def xvfb():
+    display = f":{90 + os.getpid() % 50}"
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, DISPLAY=display)
+    for _ in range(100):
+        if subprocess.run(["xdotool", "getmouselocation"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("Xvfb did not start")
+    yield env
+    proc.terminate()
+    proc.wait(5)
+
+
+def xdo(env, *args):
+    subprocess.run(["xdotool", *args], env=env, check=True, capture_output=True, timeout=10)
+
+
+def wait_for(pred, timeout=60.0, step=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_fullscreen_viewer_flies_and_writes_screenshots(xvfb, tmp_path):
+    env = dict(xvfb, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", "cnn", "--screenshot-dir", str(tmp_path),
+                             "--max-seconds", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        found = wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env,
+                                                capture_output=True).returncode == 0 or proc.poll() is not None)
+        assert found and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else "no window"
+        wid = subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env, capture_output=True,
+                             text=True).stdout.split()[0]
+        geo = subprocess.run(["xdotool", "getwindowgeometry", wid], env=env, capture_output=True, text=True).stdout
+        assert f"{SCREEN[0]}x{SCREEN[1]}" in geo, geo          # fullscreen: covers the whole screen
+        xdo(env, "mousemove", "400", "300")
+        time.sleep(1.0)
+
+        def shots():
+            return sorted(tmp_path.glob("*.png"))
+
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 1, 30), "P wrote no screenshot"
+        xdo(env, "keydown", "w")
+        time.sleep(1.5)
+        xdo(env, "keyup", "w")
+        xdo(env, "mousedown", "1")
+        for x in range(400, 520, 10):
+            xdo(env, "mousemove", str(x), "320")
+        xdo(env, "mouseup", "1")
+        time.sleep(0.5)
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 2, 30), "second screenshot missing"
+        time.sleep(0.3)
+        a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in shots()[:2])
+        assert a.shape == (SCREEN[1], SCREEN[0], 3)
+        bg = a[0, -1]
+        assert (np.abs(a - bg).sum(axis=2) > 30).mean() > 0.02, "first frame shows no network"
+        assert np.abs(a - b).mean() > 2.0, "flying and looking did not change the picture"
+        xdo(env, "key", "Escape")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+    assert "screenshot:" in out
+
+
+def test_view_without_display_is_a_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "view", "mlp"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 2
+    assert "no display" in r.stderr and "neuroscape render" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
