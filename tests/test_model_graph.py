@@ -475,3 +475,32 @@ def test_list_models_and_inputs():
     model, inputs, _, family = load_model("transformer", input_shape="1x40")
     assert inputs.args[0].dtype == torch.int64 and int(inputs.args[0].max()) < 1000
     assert record(model, inputs).layers[-1].shape == (1, 40, 1000)
+
+
+def test_object_outputs_and_buffer_writes_keep_the_data_path():
+    class Batch:  # like torchvision's ImageList: a plain object holding the tensor
+        def __init__(self, tensors, sizes):
+            self.tensors, self.sizes = tensors, sizes
+
+    class Prep(nn.Module):  # a leaf that pads its input into a fresh buffer and returns an object
+        def forward(self, x):
+            buf = x.new_zeros(x.shape[0], x.shape[1], 10, 10)
+            buf[:, :, : x.shape[2], : x.shape[3]].copy_(x)
+            return Batch(buf, [tuple(x.shape[-2:])])
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.prep = Prep()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            b = self.prep(x)
+            pad = torch.zeros(1, 3, 12, 12)
+            pad[:, :, :10, :10] = b.tensors  # functional buffer write outside leaves
+            return self.conv(pad)
+
+    g = record(M(), torch.randn(1, 3, 8, 8), family="generic")
+    assert [l.name for l in g.layers] == ["input", "prep", "conv"]
+    assert [(e.src, e.dst) for e in g.edges] == [(0, 1), (1, 2)]
+    assert g.layer("prep").shape == (1, 3, 10, 10) and g.family == "generic"

@@ -356,3 +356,20 @@ def test_empty_scene_and_no_context(ctx):
     t.join()
     assert len(errors) == 1 and isinstance(errors[0], RenderError), errors
     assert "context" in str(errors[0])
+
+
+def test_occlusion_culling_is_exact(ctx):
+    # a stack along the view axis: the nearest (largest on screen) hides the rest, except one
+    # larger slab at the back whose rim shows around it
+    slabs = [slab(i, -1.0, i / 6.0, z=-1.5 * i) for i in range(6)]
+    big = slab(6, -3.0, 1.0, z=-12.0)
+    big.u, big.v = big.u * 3, big.v * 3
+    sc = Scene(slabs + [big], camera=Camera(position=np.array([0.2, 0.1, 6.0])), background=BG)
+    with Renderer(sc, (W, H), samples=0) as r:
+        r.draw()
+        culled = r.read_pixels()
+        assert r.last_occluded == 5
+        r.occlusion_culling = False
+        r.draw()
+        assert r.last_occluded == 0 and np.array_equal(r.read_pixels(), culled)
+    assert not is_bg(px(culled, project(sc.camera, big.origin + 2 * big.u + 2 * big.v)))

@@ -129,16 +129,22 @@ def _op_kind(func) -> tuple[str, str]:
     return hit or (name, "other")
 
 
-def _flat(obj, out: list) -> list:
-    """Tensors in obj (tensor, list/tuple/namedtuple, dict/ModelOutput), depth-first, in order."""
+def _flat(obj, out: list, _obj_depth: int = 0) -> list:
+    """Tensors in obj (tensor, list/tuple/namedtuple, dict/ModelOutput, and the attributes of small
+    plain objects such as torchvision's ImageList), depth-first, in order."""
     if isinstance(obj, Tensor):
         out.append(obj)
     elif isinstance(obj, (list, tuple)):
         for o in obj:
-            _flat(o, out)
+            _flat(o, out, _obj_depth)
     elif isinstance(obj, dict):
         for o in obj.values():
-            _flat(o, out)
+            _flat(o, out, _obj_depth)
+    elif _obj_depth < 1 and not isinstance(obj, (str, bytes, int, float, nn.Module, type)) and obj is not None:
+        d = getattr(obj, "__dict__", None)
+        if type(d) is dict and len(d) <= 16:
+            for o in d.values():
+                _flat(o, out, _obj_depth + 1)
     return out
 
 
@@ -542,7 +548,7 @@ class RecordedLayer(Layer):
 
 
 # Weights with at most this many elements get top_in computed during record(); bigger ones lazily.
-EAGER_TOP_ELEMENTS = 1 << 16
+EAGER_TOP_ELEMENTS = 4096
 
 
 def _make_top(mod: nn.Module, k: int):
@@ -566,9 +572,12 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool = False, top_
 
     example_inputs: a tensor, a tuple of positional args, a dict of keyword args, ``(args, kwargs)``
     or ExampleInputs. capture: store each layer's output (batch item 0, float32) in Layer.values.
-    top_k: strongest incoming weights per unit of Linear/Conv layers (0 = skip). The model runs in
-    eval mode under no_grad; its train/eval flags are restored afterwards. Raises ModelError if the
-    model fails on the input.
+    top_k: strongest incoming weights per unit of Linear/Conv layers (0 = skip); for big CPU weights
+    they are computed on first access of Layer.top_in/top_w (from a numpy view of the weights, so
+    they reflect the weights at that time). name: LayerGraph.model_name. family: overrides the family
+    inferred from the inputs ("image" for 4D float, "language" for integer ids, "sequence" for 3D
+    float, else "generic"). The model runs once in eval mode under no_grad; its train/eval flags are
+    restored afterwards. Raises ModelError if the model fails on the input.
     """
     if not isinstance(model, nn.Module):
         raise ModelError(f"record() needs a torch.nn.Module, got {type(model).__name__}; pass the model object")
@@ -610,9 +619,9 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool = False, top_
                 if not rec.popped:  # a leaf that raised leaves the mode already off the stack
                     rec.__exit__(None, None, None)
     except Exception as e:  # noqa: BLE001 - anything the user's model raises
-        shapes = ", ".join(shape_text(t.shape) for t in in_tensors) or "no tensors"
-        word = "shape" if len(in_tensors) == 1 else "shapes"
-        raise ModelError(f"model {model_name!r} failed on its example input ({word} {shapes}): {first_line(e)}; "
+        shapes = ", ".join(shape_text(t.shape) for t in in_tensors)
+        what = f"shape {shapes}" if len(in_tensors) == 1 else f"shapes {shapes}" if in_tensors else "no tensors"
+        raise ModelError(f"model {model_name!r} failed on its example input ({what}): {first_line(e)}; "
                          f"pass --input-shape (and --input-dtype) matching the model") from e
     finally:
         if h_pre is not None:
@@ -621,10 +630,11 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool = False, top_
             h_post.remove()
         for m in training:
             m.training = True
-    return _build(rec, out, names, root_name, model_name, top_k, ex, in_tensors, device)
+    fam = family or ex.family or infer_family(in_tensors)
+    return _build(rec, out, names, root_name, model_name, top_k, fam, in_tensors, device)
 
 
-def _build(rec: _Recorder, out, names, root_name, model_name, top_k, ex, in_tensors, device) -> LayerGraph:
+def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_tensors, device) -> LayerGraph:
     nodes = rec.nodes
     n = len(nodes)
     # ---- prune functional dead ends (not consumed, not an output)
@@ -761,7 +771,6 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, ex, in_tens
                 kind = "data"
             edges.append(Edge(s, lid, kind))
 
-    fam = ex.family or infer_family(in_tensors)
     return LayerGraph(model_name=model_name, layers=layers, edges=edges,
                       input_shapes=[tuple(int(s) for s in t.shape) for t in in_tensors],
                       family=fam, device=str(device))

@@ -19,6 +19,7 @@ import inspect
 import os
 import pickle
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -344,7 +345,9 @@ def _read_weights(path: Path) -> Any:
                                f"corrupt or not safetensors: re-export it") from e
     if kind == "torch":
         try:
-            return torch.load(str(path), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says it all
+                warnings.simplefilter("ignore")
+                return torch.load(str(path), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as e:
             raise WeightsError(f"weights {str(path)!r} hold Python objects that need full unpickling, which "
                                f"neuroscape never does; re-save only tensors: torch.save(model.state_dict(), path) "
@@ -451,12 +454,15 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
     inputs: ExampleInputs | None
     if hit is not None:
         source, name = hit
-        if source == "zoo":
-            model, inputs, family = zoo.build(name)
-        elif source == "hf":
-            model, inputs, family = _hf(name)
-        else:
-            model, inputs, family = _torchvision(name)
+        with warnings.catch_warnings():  # library construction chatter (init deprecations etc.)
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            if source == "zoo":
+                model, inputs, family = zoo.build(name)
+            elif source == "hf":
+                model, inputs, family = _hf(name)
+            else:
+                model, inputs, family = _torchvision(name)
     elif ":" in spec and not (len(spec) > 1 and spec[1] == ":" and spec.count(":") == 1):
         model, inputs, name = _from_callable(spec)
         family = inputs.family if inputs is not None and inputs.family else None

@@ -53,6 +53,56 @@ class SlabArrays:
         out[outside] = CULL
         return out
 
+    def occluded(self, modes: np.ndarray, cam: Camera, vp: np.ndarray, size: tuple[int, int],
+                 max_occluders: int = 8) -> np.ndarray:
+        """bool per slab: hidden entirely behind one opaque ("slab"-mode) slab nearer the camera.
+
+        Looking along a network's axis, every layer covers most of the screen and llvmpipe pays
+        for each hidden fragment's depth test; skipping fully hidden layers removes that. A slab
+        is hidden by an occluder when (1) the on-screen part of its projected bounding box lies
+        inside the occluder's projected quad, shrunk by a pixel, and (2) all its corners are on
+        the far side of the occluder's plane. Only the ``max_occluders`` largest on-screen slabs
+        are tried as occluders.
+        """
+        n = len(self.ids)
+        hidden = np.zeros(n, bool)
+        if n < 2:
+            return hidden
+        clip = self.corners_h @ vp.T                                  # (N, 4, 4)
+        w = clip[:, :, 3]
+        front = (w > 1e-9).all(axis=1)
+        ndc = clip[:, :, :2] / np.where(front[:, None], w, 1.0)[:, :, None]   # (N, 4, 2)
+        lo = np.clip(ndc.min(axis=1), -1.0, 1.0)                      # on-screen part of the bbox
+        hi = np.clip(ndc.max(axis=1), -1.0, 1.0)
+        area = np.prod(hi - lo, axis=1)
+        cand = front & (modes != CULL)
+        occ = np.flatnonzero(front & (modes == SLAB) & (area > 0))
+        if len(occ) == 0 or not cand.any():
+            return hidden
+        occ = occ[np.argsort(-area[occ], kind="stable")[:max_occluders]]
+        # bbox corners of every candidate, (N, 4, 2)
+        box = np.stack([lo, np.c_[hi[:, 0], lo[:, 1]], hi, np.c_[lo[:, 0], hi[:, 1]]], axis=1)
+        q = ndc[occ]                                                  # (K, 4, 2) convex quads
+        e = np.roll(q, -1, axis=1) - q                                # (K, 4, 2) edges
+        orient = np.sign(np.sum(q[:, :, 0] * np.roll(q[:, :, 1], -1, axis=1)
+                                - np.roll(q[:, :, 0], -1, axis=1) * q[:, :, 1], axis=1))   # (K,)
+        # unit edges, oriented so that "inside" is the positive side
+        e = e * (orient[:, None] / np.maximum(np.linalg.norm(e, axis=2), 1e-12))[:, :, None]
+        # signed distance (NDC) of each candidate box corner to each occluder edge, (K, N, 4, 4)
+        rel = box[None, :, None, :, :] - q[:, None, :, None, :]
+        dist = e[:, None, :, None, 0] * rel[..., 1] - e[:, None, :, None, 1] * rel[..., 0]
+        margin = 2.0 / min(size)                                      # one pixel, in NDC
+        inside = (dist > margin).all(axis=(2, 3)) & (orient != 0)[:, None]          # (K, N)
+        normals = np.cross(self.U[occ], self.V[occ])                  # (K, 3)
+        side_cam = ((np.asarray(cam.position, np.float64) - self.origin[occ]) * normals).sum(axis=1)   # (K,)
+        offset = (self.origin[occ] * normals).sum(axis=1)
+        side = np.einsum("nci,ki->knc", self.corners, normals) - offset[:, None, None]   # (K, N, 4)
+        tol = 1e-9 * (np.abs(side_cam) + 1.0)
+        behind = ((side * side_cam[:, None, None] < 0) & (np.abs(side) > tol[:, None, None])).all(axis=2)
+        hit = inside & behind & cand[None, :]
+        hit[np.arange(len(occ)), occ] = False
+        return hit.any(axis=0)
+
     def as_dict(self, modes: np.ndarray) -> dict[int, str]:
         return {lid: MODE_NAMES[m] for lid, m in zip(self.ids, modes.tolist())}
 
