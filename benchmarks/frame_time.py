@@ -87,19 +87,18 @@ def main() -> None:
         return
     from engine.render.context import OffscreenContext
     from engine.render.renderer import Renderer
-    from engine.scene.lod import choose_lod
 
     _, scene = build(args.model)
     with OffscreenContext() as ctx:
         r = Renderer(scene, size)
         cam = scene.camera
-        lod = choose_lod(scene, cam, size)
-        r.draw(cam, lod)
+        r.draw(cam)
+        lod = dict(r.last_lod)
         r.read_pixels()
         times = []
         for _ in range(args.frames):
             t = time.perf_counter()
-            r.draw(cam, choose_lod(scene, cam, size))
+            r.draw(cam)
             r.read_pixels()           # includes the finish: the frame is really done
             times.append(time.perf_counter() - t)
         renderer = getattr(ctx, "renderer", "")

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(r)
     r.add_argument("-o", "--output", required=True, help="PNG file to write")
     r.add_argument("--size", type=parse_size, default=None, help="image size, default 1920x1080")
-    r.add_argument("--samples", type=int, default=None, help="MSAA samples (default 4)")
+    r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
@@ -114,7 +114,8 @@ def cmd_render(args) -> int:
     t0 = time.perf_counter()
     graph, scene = build(spec)
     t1 = time.perf_counter()
-    img = render_image(scene, size=size, samples=args.samples or spec.render.get("samples", 4))
+    samples = args.samples if args.samples is not None else spec.render.get("samples")
+    img = render_image(scene, size=size, samples=samples)
     t2 = time.perf_counter()
     save_png(img, out)
     _progress(f"{graph.model_name}: {len(scene.slabs)} layers, {scene.neuron_count:,} neurons, "

@@ -43,3 +43,11 @@ float fog_amount(vec3 world) {
 vec3 apply_fog(vec3 color, vec3 world) {
     return mix(color, u_background.rgb, fog_amount(world));
 }
+
+// Tensor index of mosaic texel (col, row): tiles of tile_h x tile_w texels, tiles_c tiles a row
+// (engine/layout/mosaic.py). Texels whose index is >= the layer's neuron count are padding.
+int neuron_index(ivec2 cell, int cols, int tile_h, int tile_w) {
+    int tiles_c = cols / tile_w;
+    int t = (cell.y / tile_h) * tiles_c + cell.x / tile_w;
+    return t * tile_h * tile_w + (cell.y % tile_h) * tile_w + cell.x % tile_w;
+}

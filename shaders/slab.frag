@@ -18,8 +18,8 @@ void main() {
 
     vec3 color;
     ivec2 cell = ivec2(min(floor(t), grid - 1.0));
-    if (cell.y * int(grid.x) + cell.x >= int(v_map.z)) {
-        color = u_background.rgb * 1.6 + vec3(0.025);        // padding after the last neuron
+    if (neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w)) >= int(v_map.z)) {
+        color = u_background.rgb * 1.6 + vec3(0.025);        // padding: no neuron here
     } else {
         float value = texture(u_values, v_uv).r;
         color = value_color(value, v_map.x, v_map.y > 0.5);

@@ -8,7 +8,6 @@ import numpy as np
 
 from engine.app.controls import CameraController
 from engine.app.window import Window
-from engine.scene.lod import choose_lod
 from engine.scene.nodes import Scene
 from engine.scene.pick import Pick, framing_position, pick
 
@@ -20,7 +19,7 @@ CLICK_SLOP_PX = 4
 
 class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
-                 screenshot_dir: str | Path = ".", samples: int = 4) -> None:
+                 screenshot_dir: str | Path = ".", samples: int | None = None) -> None:
         from engine.render.renderer import Renderer
 
         self.scene = scene
@@ -151,7 +150,7 @@ class Viewer:
                 if lines != hud:
                     self.renderer.set_hud(lines)
                     hud = lines
-                self.renderer.draw(self.scene.camera, choose_lod(self.scene, self.scene.camera, size))
+                self.renderer.draw(self.scene.camera)
                 if self._screenshot_pending:
                     self._screenshot_pending = False
                     self.screenshot()

@@ -7,7 +7,6 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.errors import NeuroscapeError
-from engine.scene.lod import choose_lod
 from engine.scene.nodes import Scene
 
 # Fragmented MP4: every keyframe starts a self-contained fragment, no index at the end to lose.
@@ -63,7 +62,7 @@ class VideoWriter:
 
 
 def record_flythrough(scene: Scene, path: str | Path, *, size: tuple[int, int] = (1280, 720), fps: int = 30,
-                      duration: float = 6.0, samples: int = 4) -> int:
+                      duration: float = 6.0, samples: int | None = None) -> int:
     """Render the default fly-through path offscreen into a video; returns frames written."""
     from engine.record.path import default_path
     from engine.render.context import OffscreenContext
@@ -76,7 +75,7 @@ def record_flythrough(scene: Scene, path: str | Path, *, size: tuple[int, int] =
         try:
             with VideoWriter(path, size, fps) as w:
                 for cam in tqdm(cams, desc=f"recording {Path(path).name}", unit="frame", leave=False):
-                    r.draw(cam, choose_lod(scene, cam, size))
+                    r.draw(cam)
                     w.write(r.read_pixels())
                 return w.frames
         finally:

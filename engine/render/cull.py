@@ -15,6 +15,24 @@ MODE_NAMES = ("cull", "slab", "points")
 MODE_CODES = {name: code for code, name in enumerate(MODE_NAMES)}
 
 
+def outside_frustum(points_h: np.ndarray, vp: np.ndarray) -> np.ndarray:
+    """bool per group: all points of the group on the outer side of one frustum plane.
+
+    ``points_h`` is (G, P, 4) homogeneous world points (e.g. the 8 corners of a bounding box)."""
+    clip = points_h @ vp.T
+    w = clip[:, :, 3:4]
+    xyz = clip[:, :, :3]
+    out = ((xyz > w).all(axis=1) | (xyz < -w).all(axis=1)).any(axis=1)
+    return out | (clip[:, :, 3] <= 0).all(axis=1)
+
+
+def box_corners_h(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(G, 8, 4) homogeneous corners of G axis-aligned boxes given (G, 3) lo / hi."""
+    sel = np.array([[i & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)], bool)
+    pts = np.where(sel[None], hi[:, None, :], lo[:, None, :])
+    return np.concatenate([pts, np.ones(pts.shape[:2] + (1,))], axis=2)
+
+
 class SlabArrays:
     """Per-slab geometry as (N, ...) float64 arrays."""
 
@@ -38,11 +56,7 @@ class SlabArrays:
             return np.zeros(0, np.int8)
         if vp is None:
             vp = cam.view_projection(size[0] / size[1])
-        clip = self.corners_h @ vp.T                     # (N, 4, 4)
-        w = clip[:, :, 3]
-        xyz = clip[:, :, :3]
-        outside = ((xyz > w[:, :, None]).all(axis=1) | (xyz < -w[:, :, None]).all(axis=1)).any(axis=1)
-        outside |= (w <= 0).all(axis=1)
+        outside = outside_frustum(self.corners_h, vp)
         d = cam.position - self.origin                    # (N, 3)
         a = np.clip((d * self.U).sum(axis=1) / self.UU, 0.0, 1.0)
         b = np.clip((d * self.V).sum(axis=1) / self.VV, 0.0, 1.0)

@@ -23,7 +23,7 @@ from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawArrays as _raw_draw_arrays  # noq
 from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image  # noqa: E402
 from OpenGL.raw.GL.VERSION.GL_2_0 import glUniform1i as _raw_uniform1i  # noqa: E402
 
-from engine.render.cull import CULL, POINTS, SLAB, SlabArrays  # noqa: E402
+from engine.render.cull import CULL, POINTS, SLAB, SlabArrays, box_corners_h, outside_frustum  # noqa: E402
 from engine.render.errors import RenderError  # noqa: E402
 from engine.render.shaders import Program  # noqa: E402
 from engine.render.text import pack_atlas, render_label, render_panel  # noqa: E402
@@ -43,13 +43,21 @@ _UNIT_VALUES, _UNIT_CMAP, _UNIT_PARAMS, _UNIT_IMAGE = 0, 1, 2, 3
 _FLOAT = ctypes.sizeof(ctypes.c_float)
 
 
+# Colormaps vispy lacks: (colours, control points). "icefire" is diverging with a dark centre, so
+# near-zero neurons sink into a dark background and both signs stand out.
+EXTRA_COLORMAPS = {
+    "icefire": ([(0.75, 0.95, 1.0), (0.15, 0.55, 0.95), (0.10, 0.12, 0.22), (0.95, 0.30, 0.12),
+                 (1.0, 0.92, 0.55)], [0.0, 0.25, 0.5, 0.75, 1.0]),
+}
+
+
 def colormap_table(name: str, n: int = 256) -> np.ndarray:
     """(n, 4) float32 RGBA of a vispy colormap by name."""
-    from vispy.color import get_colormap, get_colormaps
+    from vispy.color import Colormap, get_colormap, get_colormaps
     try:
-        cmap = get_colormap(name)
+        cmap = Colormap(*EXTRA_COLORMAPS[name]) if name in EXTRA_COLORMAPS else get_colormap(name)
     except (KeyError, ValueError, TypeError):
-        names = ", ".join(sorted(get_colormaps()))
+        names = ", ".join(sorted([*get_colormaps(), *EXTRA_COLORMAPS]))
         raise RenderError(f"unknown colormap {name!r}: use one of vispy's colormaps ({names})") from None
     rgba = np.asarray(cmap.map(np.linspace(0.0, 1.0, n, dtype=np.float32)), dtype=np.float32)
     return rgba.reshape(n, 4)
@@ -210,7 +218,7 @@ class Renderer:
 
         self._arrays = SlabArrays(slabs)
         self._centers = self._arrays.centers
-        self._counts = [int(min(s.count, s.rows * s.cols)) for s in slabs]
+        self._counts = [int(s.rows * s.cols) for s in slabs]   # padding is clipped in the shader
         if slabs:
             lo, hi = self.scene.bbox
         else:
@@ -274,6 +282,7 @@ class Renderer:
             GL.glDeleteVertexArrays(1, [vao])
             GL.glDeleteBuffers(1, [vbo])
         self._edge_vaos = []
+        boxes = []      # world bounding box per drawn edge set, for frustum culling
         for e in self.scene.edges:
             pos = np.asarray(e.positions, np.float32).reshape(-1, 3)
             n = len(pos) - len(pos) % 2
@@ -285,7 +294,10 @@ class Renderer:
             verts[:, :3] = pos[:n]
             verts[:, 3] = w[:n]
             vao, vbo = self._line_vao(verts)
+            boxes.append((pos[:n].min(axis=0), pos[:n].max(axis=0)))
             self._edge_vaos.append((vao, vbo, n, EDGE_KINDS.get(e.kind, 1), EDGE_ALPHA.get(e.kind, 0.4)))
+        self._edge_boxes = box_corners_h(np.array([b[0] for b in boxes]).reshape(-1, 3),
+                                         np.array([b[1] for b in boxes]).reshape(-1, 3))
         segments = sum(v[2] for v in self._edge_vaos) // 2
         #: GL_LINE_SMOOTH: on llvmpipe it costs ~2 us a segment (70k segments: +130 ms a frame),
         #: so software rasterisers smooth lines only for modest edge counts
@@ -457,19 +469,20 @@ class Renderer:
             return np.ascontiguousarray(a)
         if a.size == s.rows * s.cols:
             return np.ascontiguousarray(a.reshape(s.rows, s.cols))
-        if a.size == s.count:
-            buf = self._staging.get(i)
-            if buf is None:
-                buf = self._staging[i] = np.zeros((s.rows, s.cols), np.float32)
-            buf.reshape(-1)[:s.count] = a.reshape(-1)
-            return buf
+        if a.size == s.count:   # tensor order -> mosaic (tiles), engine/layout/mosaic.py
+            from engine.layout.mosaic import Mosaic, to_mosaic
+            th, tw = s.tile
+            m = Mosaic(s.count, -(-s.count // (th * tw)), th, tw, s.rows // th, s.cols // tw)
+            return to_mosaic(a, m)
         raise ValueError(f"values for layer {s.name!r} have shape {a.shape}; expected ({s.rows}, {s.cols}) "
                          f"or {s.count} neurons")
 
     def update_values(self, layer_id: int, values, scale: float | None = None) -> None:
         """Write a layer's activations into its texture: ``values`` is the (rows, cols) mosaic or
         the flat ``count`` neurons (float32 avoids a copy). ``scale`` replaces ``slab.scale``.
-        The scene's slab keeps a reference to the written mosaic (``slab.values``)."""
+        The scene's slab keeps a reference to the written mosaic (``slab.values``); mipmaps are
+        rebuilt from it lazily at the next draw that shows the layer as a slab, so do not write
+        into the passed array in place before that draw."""
         i = self._index.get(layer_id)
         if i is None:
             raise KeyError(f"no slab for layer {layer_id} in the rendered scene")
@@ -669,8 +682,11 @@ class Renderer:
             GL.glUniform1f(self._loc_alpha, FRAME_ALPHA)
             GL.glBindVertexArray(self._frames_vao)
             draw_arrays(GL.GL_LINES, 0, self._frames_count)
-        if sc.show_edges:
-            for vao, _vbo, n, kind, alpha in self._edge_vaos:
+        if sc.show_edges and self._edge_vaos:
+            off = outside_frustum(self._edge_boxes, vp).tolist()
+            for (vao, _vbo, n, kind, alpha), skip in zip(self._edge_vaos, off):
+                if skip:
+                    continue
                 GL.glUniform1i(self._loc_kind, kind)
                 GL.glUniform1f(self._loc_alpha, alpha)
                 GL.glBindVertexArray(vao)

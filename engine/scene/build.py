@@ -17,7 +17,7 @@ class Look:
     """Look options (the [look] table of a scene file)."""
 
     colormap: str = "viridis"
-    diverging: str = "coolwarm"
+    diverging: str = "icefire"
     background: tuple[float, float, float] = (0.02, 0.02, 0.04)
     show_edges: bool = True
     show_labels: bool = True
@@ -31,14 +31,17 @@ class Look:
 
 
 def _norm(values: np.ndarray | None) -> tuple[bool, float]:
+    """(signed, scale): scale maps the 99.5th percentile of |value| to the end of the colormap,
+    so one outlier does not wash the whole layer into the colormap's centre."""
     if values is None:
         return False, 1.0
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return False, 1.0
-    lo, hi = float(finite.min()), float(finite.max())
-    m = max(abs(lo), abs(hi))
-    return lo < 0, (1.0 / m if m > 0 else 1.0)
+    a = np.abs(finite)
+    m = float(np.percentile(a, 99.5)) if a.size > 200 else float(a.max())
+    m = m if m > 0 else float(a.max())
+    return bool(finite.min() < 0), (1.0 / m if m > 0 else 1.0)
 
 
 def make_slab(layer: Layer, p: Placement) -> Slab:
@@ -88,13 +91,16 @@ def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer
 
 
 def default_camera(slabs: list[Slab]) -> Camera:
-    """Oblique view from beside and above the input end, looking into the network."""
+    """Three-quarter view from beside and above, framing the first stretch of the network
+    (all of it when it is short) so the data flow reads from front-left to back-right."""
     lo = np.min([s.bbox[0] for s in slabs], axis=0)
     hi = np.max([s.bbox[1] for s in slabs], axis=0)
     length = hi[2] - lo[2]
     width = max(hi[0] - lo[0], hi[1] - lo[1], 1.0)
-    target = np.array([0.0, 0.0, hi[2] - min(length * 0.35, 6 * width)])
-    pos = np.array([width * 1.1, width * 0.7, hi[2] + width * 0.9])
+    shown = min(length, 5 * width)
+    target = np.array([0.0, 0.0, hi[2] - 0.4 * shown])
+    dist = 0.7 * max(shown, 1.5 * width)
+    pos = target + dist * np.array([0.62, 0.38, 0.68])
     return Camera(position=pos).look_at(target)
 
 

@@ -104,7 +104,7 @@ class Scene:
     camera: Camera = field(default_factory=Camera)
     title: str = ""
     colormap: str = "viridis"      # for non-negative layers
-    diverging: str = "coolwarm"    # for signed layers
+    diverging: str = "icefire"    # for signed layers
     background: tuple[float, float, float] = (0.02, 0.02, 0.04)
     show_edges: bool = True
     show_labels: bool = True
