@@ -134,8 +134,8 @@ def test_signed_slab_uses_diverging_map(ctx):
     sc = Scene([slab(0, -3.0, -1.0, signed=True), slab(1, 1.0, 1.0, signed=True)], camera=camera(),
                background=BG)
     img = render_image(sc, size=(W, H), samples=0)
-    assert np.abs(px(img, project(sc.camera, sc.slabs[0].center)) - cmap8("coolwarm", 0.0)).max() < 14
-    assert np.abs(px(img, project(sc.camera, sc.slabs[1].center)) - cmap8("coolwarm", 1.0)).max() < 14
+    assert np.abs(px(img, project(sc.camera, sc.slabs[0].center)) - cmap8(sc.diverging, 0.0)).max() < 14
+    assert np.abs(px(img, project(sc.camera, sc.slabs[1].center)) - cmap8(sc.diverging, 1.0)).max() < 14
 
 
 def test_nan_and_inf_are_magenta(ctx):
