@@ -40,24 +40,39 @@ def _add_model_args(p: argparse.ArgumentParser, target_required: bool = True) ->
     p.add_argument("--input-dtype", help="example input dtype, e.g. float32 or int64")
 
 
+def _add_live_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("live activations")
+    g.add_argument("--input", help="what the model sees: an image, a folder of images, a video, 'digits', "
+                                   "'photo', 'noise', or 'text:...' for language models")
+    g.add_argument("--live", action="store_true", help="run the model every frame, cycling through the inputs "
+                                                      "or perturbing a single one")
+    g.add_argument("--pulse", action="store_true", help="reveal activations layer by layer in data-flow order")
+    g.add_argument("--norm", choices=("layer", "global"), default="layer",
+                   help="colour scale per layer (default) or shared by all layers")
+    g.add_argument("--log", action="store_true", help="colour by sign(v)*log(1+|v|)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
                                  "view the default scene (or record it to a video when there is no display).")
     sub = ap.add_subparsers(dest="cmd")
     v = sub.add_parser("view", help="open the fullscreen fly-through viewer")
     _add_model_args(v, target_required=False)
+    _add_live_args(v)
     v.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
     v.add_argument("--size", type=parse_size, help="window size when windowed, e.g. 1280x720")
     v.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
     v.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
     r = sub.add_parser("render", help="render one frame offscreen to a PNG (no display needed)")
     _add_model_args(r)
+    _add_live_args(r)
     r.add_argument("-o", "--output", required=True, help="PNG file to write")
     r.add_argument("--size", type=parse_size, default=None, help="image size, default 1920x1080")
     r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
+    _add_live_args(rec)
     rec.add_argument("-o", "--output", default=None, help="video file (.mp4 or .gif); default out/<scene>.mp4")
     rec.add_argument("--size", type=parse_size, default=None, help="frame size, default 1280x720")
     rec.add_argument("--fps", type=int, default=30)
@@ -67,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
     return ap
+
+
+def _live(args):
+    from engine.pipeline import LiveOptions
+    return LiveOptions(input=getattr(args, "input", None), live=getattr(args, "live", False),
+                       norm=getattr(args, "norm", "layer"), log=getattr(args, "log", False),
+                       pulse=getattr(args, "pulse", False))
 
 
 def _spec(args):
@@ -112,7 +134,7 @@ def cmd_render(args) -> int:
     spec = _spec(args)
     size = args.size or parse_size(spec.render.get("size", "1920x1080"))
     t0 = time.perf_counter()
-    graph, scene = build(spec)
+    graph, scene = build(spec, _live(args))
     t1 = time.perf_counter()
     samples = args.samples if args.samples is not None else spec.render.get("samples")
     img = render_image(scene, size=size, samples=samples)
@@ -125,7 +147,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from engine.pipeline import build
+    from engine.pipeline import load
     from engine.record.video import record_flythrough
     spec = _spec(args)
     name = Path(args.target).stem if args.target.endswith(".toml") else args.target.replace(":", "_")
@@ -133,8 +155,9 @@ def cmd_record(args) -> int:
     _check_output(out, args.force, (".mp4", ".gif"))
     size = args.size or parse_size(spec.render.get("size", "1280x720"))
     _progress(f"recording {spec.model} ...")
-    _graph, scene = build(spec)
-    frames = record_flythrough(scene, out, size=size, fps=args.fps, duration=args.duration)
+    loaded = load(spec, _live(args))
+    frames = record_flythrough(loaded.scene, out, size=size, fps=args.fps, duration=args.duration,
+                               session=loaded.session)
     _progress(f"wrote {frames} frames to {out}")
     print(out)
     return 0
@@ -143,11 +166,12 @@ def cmd_record(args) -> int:
 def cmd_view(args) -> int:
     from engine.app.viewer import Viewer
     from engine.app.window import require_display
-    from engine.pipeline import build
+    from engine.pipeline import load
     require_display()
     spec = _spec(args)
-    _graph, scene = build(spec)
-    viewer = Viewer(scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir)
+    loaded = load(spec, _live(args), ring=3)
+    viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
+                    session=loaded.session)
     viewer.run(max_seconds=args.max_seconds)
     return 0
 

@@ -1,5 +1,8 @@
-"""One place that runs the data flow of DESIGN.md: spec -> model -> LayerGraph -> layout -> Scene."""
+"""One place that runs the data flow of DESIGN.md: spec -> model -> LayerGraph -> layout -> Scene,
+plus, for live activations, the input source and probe session."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,14 +14,30 @@ from engine.scene.file import SceneSpec
 from engine.scene.nodes import Scene
 
 
-def record_spec(spec: SceneSpec, *, capture: bool = True) -> LayerGraph:
-    """Load the spec's model and record it once on its example input."""
-    from engine.model.recorder import record
-    from engine.model.registry import load_model
+@dataclass
+class LiveOptions:
+    """How activations are fed: input spec, cycling/perturbing, normalization, pulse animation."""
 
-    model, inputs, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                              input_dtype=spec.input_dtype)
-    return record(model, inputs, capture=capture, name=name)
+    input: str | None = None
+    live: bool = False
+    norm: str = "layer"
+    log: bool = False
+    pulse: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.input) or self.live or self.pulse
+
+
+@dataclass
+class Loaded:
+    spec: SceneSpec
+    graph: LayerGraph
+    scene: Scene
+    model: object = None
+    example: object = None
+    session: object = None          # engine.compute.live.LiveSession when live options are active
+    extras: dict = field(default_factory=dict)
 
 
 def look_of(spec: SceneSpec) -> Look:
@@ -44,6 +63,7 @@ def camera_of(spec: SceneSpec, default: Camera) -> Camera:
 
 
 def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
+    """Layout + scene of a recorded graph, with the spec's look, layout and camera options."""
     spec = spec or SceneSpec(model=graph.model_name)
     look = look_of(spec)
     lay = layout_graph(graph, hide=look.hide, texel=look.texel,
@@ -55,7 +75,56 @@ def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
     return scene
 
 
-def build(spec: SceneSpec) -> tuple[LayerGraph, Scene]:
-    """Record the spec's model and build its scene."""
-    graph = record_spec(spec)
-    return graph, scene_from_graph(graph, spec)
+def input_spec_of(spec: SceneSpec) -> str | None:
+    """The scene file's [input] table as an input spec string (see engine/compute/inputs.py)."""
+    i = spec.input
+    kind = i.get("kind")
+    if i.get("path"):
+        return str(i["path"])
+    if kind == "text" or i.get("text"):
+        return "text:" + i.get("text", "")
+    return kind
+
+
+def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> Loaded:
+    """Record the spec's model, build its scene and, with live options, its probe session (whose
+    first frame is already in the scene's slabs)."""
+    from engine.model.recorder import record
+    from engine.model.registry import load_model
+
+    live = live or LiveOptions()
+    if live.input is None:
+        live.input = input_spec_of(spec)
+    model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
+                                              input_dtype=spec.input_dtype)
+    graph = record(model, example, capture=not live.active, name=name)
+    scene = scene_from_graph(graph, spec)
+    loaded = Loaded(spec, graph, scene, model, example)
+    if live.active:
+        from engine.compute.inputs import open_input
+        from engine.compute.live import LiveSession
+        source = open_input(live.input, example=example, family=graph.family, model_spec=spec.model,
+                            seed=spec.seed)
+        loaded.session = LiveSession(model, graph, scene, source, live=live.live, norm=live.norm,
+                                     log=live.log, pulse=live.pulse, ring=ring)
+        frame = loaded.session.first_frame()
+        if frame.error:
+            from engine.model.errors import ModelError
+            raise ModelError(f"model {name!r} failed on input {live.input!r}: {frame.error}")
+    return loaded
+
+
+def record_spec(spec: SceneSpec, *, capture: bool = True) -> LayerGraph:
+    """Load the spec's model and record it once on its example input."""
+    from engine.model.recorder import record
+    from engine.model.registry import load_model
+
+    model, inputs, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
+                                              input_dtype=spec.input_dtype)
+    return record(model, inputs, capture=capture, name=name)
+
+
+def build(spec: SceneSpec, live: LiveOptions | None = None) -> tuple[LayerGraph, Scene]:
+    """Record the spec's model and build its scene (values from the input when one is given)."""
+    loaded = load(spec, live)
+    return loaded.graph, loaded.scene

@@ -19,7 +19,7 @@ CLICK_SLOP_PX = 4
 
 class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
-                 screenshot_dir: str | Path = ".", samples: int | None = None) -> None:
+                 screenshot_dir: str | Path = ".", samples: int | None = None, session=None) -> None:
         from engine.render.renderer import Renderer
 
         self.scene = scene
@@ -38,6 +38,15 @@ class Viewer:
         self._last_pos = (0.0, 0.0)
         self._moved = False
         self._last_click = -1.0
+        self.session = session
+        self.worker = None
+        self.live_t = 0
+        self.model_error: str | None = None
+        self.nonfinite = session.last.nonfinite if session is not None and session.last else 0
+        if session is not None and (session.live or session.pulse):
+            from engine.compute.live import ProbeWorker
+            self.worker = ProbeWorker(session)
+            self.worker.t = 1
         self._install_callbacks()
 
     # ---- callbacks ---------------------------------------------------------------------
@@ -124,9 +133,32 @@ class Viewer:
         s = self.scene
         c = self.controls
         pos = ", ".join(f"{v:.1f}" for v in s.camera.position)
-        return [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
-                f"{s.edge_count:,} edges",
-                f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status]
+        lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
+                 f"{s.edge_count:,} edges",
+                 f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status]
+        if self.session is not None:
+            ss = self.session
+            live = f"input: {ss.label}   frame {self.live_t}"
+            if ss.last is not None and ss.last.seconds:
+                live += f"   forward {ss.last.seconds.get('forward', 0) * 1e3:.0f} ms"
+            lines.append(live)
+        if self.nonfinite:
+            lines.append(f"WARNING: {self.nonfinite:,} NaN/Inf activations (magenta)")
+        if self.model_error:
+            lines.append(f"MODEL ERROR: {self.model_error}")
+        return lines
+
+    def _poll_live(self) -> None:
+        """Push the newest computed frame into the textures (the forward pass runs in a thread)."""
+        got = self.worker.take() if self.worker else None
+        if got is None:
+            return
+        t, frame = got
+        self.live_t = t
+        self.model_error = frame.error
+        if frame.error is None:
+            self.nonfinite = frame.nonfinite
+        self.session.apply(frame, t, renderer=self.renderer)
 
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""
@@ -146,6 +178,7 @@ class Viewer:
                     continue
                 if size != self.renderer.size:
                     self.renderer.resize(size)
+                self._poll_live()
                 lines = self.hud_lines()
                 if lines != hud:
                     self.renderer.set_hud(lines)
@@ -165,6 +198,8 @@ class Viewer:
                 if max_seconds is not None and now - start >= max_seconds:
                     break
         finally:
+            if self.worker is not None:
+                self.worker.stop()
             self.renderer.release()
             self.window.destroy()
         return self.frames

@@ -36,6 +36,8 @@ class Window:
 
     def __init__(self, title: str, size: tuple[int, int] | None = None, fullscreen: bool = True) -> None:
         require_display()
+        from engine.render.preload import preload
+        preload()
         import glfw
         self.glfw = glfw
         if not glfw.init():

@@ -149,9 +149,11 @@ def _flat(obj, out: list, _obj_depth: int = 0) -> list:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, capture: bool):
+    def __init__(self, capture):
         super().__init__()
-        self.capture = capture
+        # capture: False, True (float32 numpy copies) or "tensor" (live probes: batch item 0 as a
+        # detached tensor on the model's device, no copy; engine/compute reduces it there)
+        self.grab = _grab_tensor if capture == "tensor" else (_grab if capture else None)
         self.leaf = 0            # >0 while inside a leaf module's forward
         self.popped = False      # True while this mode is off the stack for a leaf's forward
         self.stack: list = [None]  # scope: non-leaf modules being run
@@ -214,7 +216,7 @@ class _Recorder(TorchFunctionMode):
         else:
             idx = len(self.nodes)
             self.nodes.append([_FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
-                               _grab(first) if self.capture else None, params])
+                               self.grab(first) if self.grab else None, params])
         track = self.track
         if first is out:
             track(out, idx)
@@ -291,15 +293,21 @@ class _Recorder(TorchFunctionMode):
             idx = len(self.nodes)
             first = outs[0]
             self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,
-                               _grab(first) if self.capture else None, None])
+                               self.grab(first) if self.grab else None, None])
         for t in outs:
             self.track(t, idx)
 
     def add_input(self, t: Tensor) -> None:
         idx = len(self.nodes)
-        self.nodes.append([_INPUT, None, None, [], t.shape, t.dtype, _grab(t) if self.capture else None, None])
+        self.nodes.append([_INPUT, None, None, [], t.shape, t.dtype, self.grab(t) if self.grab else None, None])
         self.keep.append(t)
         self.track(t, idx)
+
+
+def _grab_tensor(t: Tensor) -> Tensor:
+    """Batch item 0 of t, detached, on its device: no copy (live probes)."""
+    t = t.detach()
+    return t[0] if t.dim() > 1 else t
 
 
 def _grab(t: Tensor) -> np.ndarray:
@@ -566,12 +574,13 @@ def _make_top(mod: nn.Module, k: int):
 
 
 # ------------------------------------------------------------------------ record
-def record(model: nn.Module, example_inputs=None, *, capture: bool = False, top_k: int = 8,
+def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False, top_k: int = 8,
            name: str | None = None, family: str | None = None) -> LayerGraph:
     """Run ``model`` once on ``example_inputs`` and return its LayerGraph.
 
     example_inputs: a tensor, a tuple of positional args, a dict of keyword args, ``(args, kwargs)``
-    or ExampleInputs. capture: store each layer's output (batch item 0, float32) in Layer.values.
+    or ExampleInputs. capture: store each layer's output (batch item 0, float32) in Layer.values;
+    "tensor" stores it as a detached tensor on the model's device instead (engine/compute's probes).
     top_k: strongest incoming weights per unit of Linear/Conv layers (0 = skip); for big CPU weights
     they are computed on first access of Layer.top_in/top_w (from a numpy view of the weights, so
     they reflect the weights at that time). name: LayerGraph.model_name. family: overrides the family

@@ -62,8 +62,10 @@ class VideoWriter:
 
 
 def record_flythrough(scene: Scene, path: str | Path, *, size: tuple[int, int] = (1280, 720), fps: int = 30,
-                      duration: float = 6.0, samples: int | None = None) -> int:
-    """Render the default fly-through path offscreen into a video; returns frames written."""
+                      duration: float = 6.0, samples: int | None = None, session=None) -> int:
+    """Render the default fly-through path offscreen into a video; returns frames written.
+    With a live ``session`` the model runs on frame t's input before frame t is drawn (fixed
+    timestep: the video depends on the scene, input and seed only)."""
     from engine.record.path import default_path
     from engine.render.context import OffscreenContext
     from engine.render.renderer import Renderer
@@ -74,7 +76,10 @@ def record_flythrough(scene: Scene, path: str | Path, *, size: tuple[int, int] =
         r = Renderer(scene, size, samples=samples)
         try:
             with VideoWriter(path, size, fps) as w:
-                for cam in tqdm(cams, desc=f"recording {Path(path).name}", unit="frame", leave=False):
+                for t, cam in enumerate(tqdm(cams, desc=f"recording {Path(path).name}", unit="frame",
+                                             leave=False)):
+                    if session is not None and t > 0 and (session.live or session.pulse):
+                        session.apply(session.compute(t), t, renderer=r)
                     r.draw(cam)
                     w.write(r.read_pixels())
                 return w.frames

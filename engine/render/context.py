@@ -97,6 +97,8 @@ class OffscreenContext:
     """
 
     def __init__(self, major: int = 3, minor: int = 3) -> None:
+        from engine.render.preload import preload
+        preload()
         EGL = self._EGL = _import_egl()
         self._previous = self._current(EGL)   # restored on release (nested contexts, windows)
         self.display = None

@@ -237,7 +237,7 @@ class Renderer:
             if s.cols > self.max_texture or s.rows > self.max_texture or s.cols < 1 or s.rows < 1:
                 raise RenderError(f"layer {s.name!r} is a {s.cols}x{s.rows} mosaic; this GL allows 1..{self.max_texture} "
                                   "texels a side: lay it out with more rows (or fewer neurons)")
-            data = self._mosaic(i, s.values) if s.values is not None else np.zeros((s.rows, s.cols), np.float32)
+            data = self._mosaic(i, s.values).astype(np.float32, copy=False) if s.values is not None else np.zeros((s.rows, s.cols), np.float32)
             GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
             GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_R32F, s.cols, s.rows, 0, GL.GL_RED, GL.GL_FLOAT, data)
             for p, v in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR),
@@ -463,7 +463,7 @@ class Renderer:
     def _mosaic(self, i: int, values) -> np.ndarray:
         s = self.scene.slabs[i]
         a = np.asarray(values)
-        if a.dtype != np.float32:
+        if a.dtype not in (np.float32, np.float16):
             a = a.astype(np.float32)
         if a.shape == (s.rows, s.cols):
             return np.ascontiguousarray(a)
@@ -490,7 +490,9 @@ class Renderer:
         data = self._mosaic(i, values)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        _raw_tex_sub_image(GL.GL_TEXTURE_2D, 0, 0, 0, s.cols, s.rows, GL.GL_RED, GL.GL_FLOAT, _ptr(data))
+        gl_type = GL.GL_HALF_FLOAT if data.dtype == np.float16 else GL.GL_FLOAT   # float16: live probes on CUDA
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 2 if data.dtype == np.float16 else 4)
+        _raw_tex_sub_image(GL.GL_TEXTURE_2D, 0, 0, 0, s.cols, s.rows, GL.GL_RED, gl_type, _ptr(data))
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         self._mip_dirty[i] = True       # regenerated lazily, only if drawn as a slab
         self._level0[i] = data
@@ -507,7 +509,7 @@ class Renderer:
         """
         self._mip_dirty[i] = False
         src = self._level0[i]
-        if not self.cpu_mipmaps or src is None:
+        if not self.cpu_mipmaps or src is None or src.dtype != np.float32:
             GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
             return
         levels = self._pyramids.get(i)
@@ -530,6 +532,28 @@ class Renderer:
             dst *= 0.25
             sub_image(GL.GL_TEXTURE_2D, level, 0, 0, ww, hh, GL.GL_RED, GL.GL_FLOAT, _ptr(dst))
             src = dst
+
+    def read_texture(self, layer_id: int) -> np.ndarray:
+        """Level 0 of a layer's value texture as (rows, cols) float32 (tests, debugging)."""
+        i = self._index[layer_id]
+        s = self.scene.slabs[i]
+        out = np.empty((s.rows, s.cols), np.float32)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
+        GL.glGetTexImage(GL.GL_TEXTURE_2D, 0, GL.GL_RED, GL.GL_FLOAT, out)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        return out
+
+    def set_signed(self, layer_id: int, signed: bool) -> None:
+        """Switch a layer between the diverging (signed) and sequential colormap."""
+        i = self._index[layer_id]
+        if bool(self._params[i, 7]) == bool(signed):
+            return
+        self.scene.slabs[i].signed = bool(signed)
+        self._params[i, 7] = 1.0 if signed else 0.0
+        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self._params_buf)
+        GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, i * 16 * _FLOAT, 16 * _FLOAT, self._params[i])
+        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, 0)
 
     def set_scale(self, layer_id: int, scale: float) -> None:
         i = self._index[layer_id]

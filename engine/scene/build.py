@@ -51,7 +51,7 @@ def make_slab(layer: Layer, p: Placement) -> Slab:
     shape = "x".join(str(s) for s in layer.shape[1:]) or "1"
     return Slab(layer.id, layer.name, layer.kind, m.rows, m.cols, m.count, (m.th, m.tw),
                 p.origin.astype(np.float64), p.u, p.v, values, signed, scale,
-                label=f"{layer.name}  {layer.kind} {shape}")
+                label=f"{layer.name}  {layer.kind} {shape}", rank=p.rank)
 
 
 def _arc(a: np.ndarray, b: np.ndarray, lift: float, n: int) -> np.ndarray:

@@ -34,6 +34,7 @@ class Slab:
     signed: bool = False          # diverging colormap around 0 when True
     scale: float = 1.0            # 1 / (max |value|): maps values into [-1, 1] for the colormap
     label: str = ""
+    rank: int = 0                 # position along the data flow (longest path from the inputs)
 
     @property
     def normal(self) -> np.ndarray:

@@ -1,0 +1,99 @@
+"""Live activations: an input source feeds a probe every frame; frames go to the scene's slabs
+(plain data) and to a renderer's textures. A worker thread keeps the forward pass off the render
+loop, so flying stays smooth while the model runs (torch releases the GIL)."""
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+
+from engine.compute.probe import Frame, LiveProbe
+from engine.scene.nodes import Scene
+
+
+class LiveSession:
+    """Model + probe + input source for one scene. ``pulse`` reveals the layers rank by rank."""
+
+    def __init__(self, model, graph, scene: Scene, source, *, live: bool = False, norm: str = "layer",
+                 log: bool = False, pulse: bool = False, pulse_hold: int = 12, ring: int = 1) -> None:
+        self.scene, self.source, self.live, self.pulse, self.pulse_hold = scene, source, live, pulse, pulse_hold
+        self.probe = LiveProbe(model, graph, [s.layer_id for s in scene.slabs], norm=norm, log=log, ring=ring)
+        self.max_rank = max((s.rank for s in scene.slabs), default=0)
+        self.last: Frame | None = None
+        self.label = ""
+
+    def compute(self, t: int) -> Frame:
+        """Run the model on the input for animation frame ``t``."""
+        frame = self.probe.run(self.source.frame(t, self.live))
+        self.label = self.source.describe(t if self.live else 0) if hasattr(self.source, "describe") else ""
+        return frame
+
+    def reveal_rank(self, t: int) -> int | None:
+        """Highest rank shown at frame ``t`` in pulse mode (None: all)."""
+        if not self.pulse:
+            return None
+        period = self.max_rank + 1 + self.pulse_hold
+        return min(t % period, self.max_rank)
+
+    def apply(self, frame: Frame, t: int = 0, renderer=None) -> None:
+        """Write a frame into the scene's slabs and, if given, the renderer's textures. Layers
+        beyond the pulse front get scale 0 (their colormap's zero) until the pulse reaches them."""
+        if frame.error is None:
+            self.last = frame
+        frame = self.last or frame
+        reveal = self.reveal_rank(t)
+        for s in self.scene.slabs:
+            lf = frame.layers.get(s.layer_id)
+            if lf is None:
+                continue
+            scale = lf.scale if reveal is None or s.rank <= reveal else 0.0
+            if renderer is not None:
+                renderer.set_signed(s.layer_id, lf.signed)
+                renderer.update_values(s.layer_id, lf.mosaic, scale)
+            else:
+                s.values, s.scale, s.signed = lf.mosaic, scale, lf.signed
+
+    def first_frame(self) -> Frame:
+        """Compute frame 0 and write it into the scene (before any renderer exists)."""
+        f = self.compute(0)
+        self.apply(f, 0)
+        for s in self.scene.slabs:   # the scene owns plain float32 copies, not the probe's buffers
+            if s.values is not None:
+                s.values = np.array(s.values, dtype=np.float32)
+        return f
+
+
+class ProbeWorker:
+    """Computes frames in a background thread; the render loop takes the newest when it is ready."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+        self.out: queue.Queue = queue.Queue(maxsize=1)
+        self.t = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="neuroscape-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self.session.compute(self.t)
+            while not self._stop.is_set():
+                try:
+                    self.out.put((self.t, frame), timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            self.t += 1
+            if not self.session.live and not self.session.pulse:
+                return            # a still input: one frame is all there is
+
+    def take(self) -> tuple[int, Frame] | None:
+        try:
+            return self.out.get_nowait()
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

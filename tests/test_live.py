@@ -1,0 +1,164 @@
+"""Live activations: probe -> textures equal the real layer outputs; pixels follow the input;
+NaN/Inf show the warning colour; a model that raises keeps the viewer's last frame."""
+import numpy as np
+import pytest
+import torch
+
+from engine.compute.live import LiveSession
+from engine.compute.probe import LiveProbe
+from engine.layout.mosaic import to_mosaic
+from engine.model.recorder import record
+from engine.model.inputs import ExampleInputs
+from engine.model.registry import load_model
+from engine.pipeline import scene_from_graph
+from engine.render.context import OffscreenContext
+from engine.render.renderer import Renderer
+
+
+class _One:
+    """A fixed input source (the real ones live in engine/compute/inputs.py)."""
+
+    def __init__(self, ex):
+        self.ex = ex
+
+    def frame(self, t, live):
+        return self.ex
+
+    def describe(self, t):
+        return "fixed"
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    with OffscreenContext() as c:
+        yield c
+
+
+def probe_matches_record(name, atol=1e-5):
+    model, ex, _, _ = load_model(name)
+    g = record(model, ex, capture=True)
+    p = LiveProbe(model, g, dtype="float32")
+    f = p.run(ex)
+    assert f.error is None and set(f.layers) == {l.id for l in g.layers}
+    for l in g.layers:
+        ref = to_mosaic(l.values, p.mosaics[l.id])
+        got = f.layers[l.id].mosaic.astype(np.float32)
+        np.testing.assert_allclose(got, ref, atol=atol, rtol=1e-5, err_msg=l.name)
+        np.testing.assert_allclose(f.layers[l.id].scale, 1 / max(np.abs(l.values).max(), 1e-30), rtol=1e-5)
+    # float16 transfer (the CUDA default): equal within float16 rounding
+    f16 = LiveProbe(model, g, dtype="float16").run(ex)
+    for l in g.layers:
+        ref = to_mosaic(l.values, p.mosaics[l.id])
+        np.testing.assert_allclose(f16.layers[l.id].mosaic.astype(np.float32), ref,
+                                   atol=1e-3 * max(1.0, float(np.abs(ref).max())), rtol=1e-3, err_msg=l.name)
+    return model, ex, g, p
+
+
+def test_textures_equal_real_layer_outputs_cnn(ctx):
+    model, ex, g, _ = probe_matches_record("cnn")
+    scene = scene_from_graph(g)
+    s = LiveSession(model, g, scene, _One(ex))
+    with Renderer(scene, (320, 240), samples=0) as r:
+        s.apply(s.compute(0), 0, renderer=r)
+        for l in g.layers:
+            if l.id in r._index:
+                np.testing.assert_allclose(r.read_texture(l.id), to_mosaic(l.values, s.probe.mosaics[l.id]),
+                                           atol=1e-5, rtol=1e-5, err_msg=l.name)
+
+
+def test_textures_equal_real_layer_outputs_minilm():
+    _, _, g, _ = probe_matches_record("minilm", atol=1e-4)
+    assert sum(l.kind == "attention" for l in g.layers) == 6
+
+
+def nonbg_mean(img, bg):
+    return img[(np.abs(img.astype(int) - bg).sum(axis=2) > 30)].astype(float).mean(axis=0)
+
+
+def test_pixels_follow_the_input(ctx):
+    model, ex, _, _ = load_model("cnn")
+    g = record(model, ex, capture=False)
+    scene = scene_from_graph(g)
+    other = ExampleInputs((torch.rand_like(ex.args[0]) * 4 - 2,), {})
+    s = LiveSession(model, g, scene, _One(ex))
+    with Renderer(scene, (480, 320), samples=0) as r:
+        def shot(inputs):
+            s.source = _One(inputs)
+            s.apply(s.compute(0), 0, renderer=r)
+            r.draw(scene.camera)
+            return r.read_pixels().astype(int)
+        a1, a2, b = shot(ex), shot(ex), shot(other)
+    assert np.abs(a1 - a2).max() <= 2                  # same input, same picture
+    assert np.abs(a1 - b).mean() > 1.0                 # new input, new colours
+
+
+class NaNNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x):
+        y = self.conv(x)
+        y = y * torch.where(torch.arange(4).view(1, 4, 1, 1) == 1, float("nan"), 1.0)  # channel 1 -> NaN
+        return self.fc(torch.nan_to_num(y).flatten(1))
+
+
+def test_nan_activations_are_counted_and_drawn_magenta(ctx):
+    torch.manual_seed(0)
+    model = NaNNet().eval()
+    x = torch.randn(1, 3, 8, 8)
+    g = record(model, x)
+    scene = scene_from_graph(g)
+    s = LiveSession(model, g, scene, _One(ExampleInputs((x,), {})))
+    frame = s.compute(0)
+    mul = next(l for l in g.layers if l.op == "mul")
+    assert frame.layers[mul.id].nonfinite == 64 and frame.nonfinite >= 64
+    slab = scene.slab(mul.id)
+    # look straight at the NaN tile (channel 1: top-right tile of the 2x2 mosaic)
+    from engine.scene.camera import Camera
+    center = slab.origin + 12 * slab.u + 4 * slab.v
+    cam = Camera(position=center + np.array([0, 0, 0.6])).look_at(center)
+    with Renderer(scene, (200, 200), samples=0) as r:
+        s.apply(frame, 0, renderer=r)
+        r.draw(cam)
+        img = r.read_pixels()[70:130, 70:130].astype(int)
+    magenta = (img[..., 0] > 180) & (img[..., 2] > 180) & (img[..., 1] < 90)
+    assert magenta.mean() > 0.15, magenta.mean()   # discs with sphere shading and gaps
+    # a finite tile (channel 0, top-left) has no magenta
+    center0 = slab.origin + 4 * slab.u + 4 * slab.v
+    cam0 = Camera(position=center0 + np.array([0, 0, 0.6])).look_at(center0)
+    with Renderer(scene, (200, 200), samples=0) as r:
+        s.apply(frame, 0, renderer=r)
+        r.draw(cam0)
+        img0 = r.read_pixels()[70:130, 70:130].astype(int)
+    assert ((img0[..., 0] > 180) & (img0[..., 2] > 180) & (img0[..., 1] < 90)).mean() < 0.01
+
+
+class Flaky(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+        self.fail = False
+
+    def forward(self, x):
+        if self.fail:
+            raise RuntimeError("exploded at step 7")
+        return torch.relu(self.fc(x))
+
+
+def test_model_that_raises_mid_run_keeps_last_frame():
+    m = Flaky().eval()
+    ex = ExampleInputs((torch.randn(1, 4),), {})
+    g = record(m, ex)
+    scene = scene_from_graph(g)
+    s = LiveSession(m, g, scene, _One(ex), live=True)
+    good = s.compute(0)
+    s.apply(good, 0)
+    before = [None if sl.values is None else np.array(sl.values) for sl in scene.slabs]
+    m.fail = True
+    bad = s.compute(1)
+    assert bad.error and "exploded at step 7" in bad.error
+    s.apply(bad, 1)
+    for sl, b in zip(scene.slabs, before):
+        np.testing.assert_array_equal(sl.values, b)
