@@ -104,7 +104,7 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
         from engine.compute.inputs import open_input
         from engine.compute.live import LiveSession
         source = open_input(live.input, example=example, family=graph.family, model_spec=spec.model,
-                            seed=spec.seed)
+                            seed=spec.seed, model=model)
         loaded.session = LiveSession(model, graph, scene, source, live=live.live, norm=live.norm,
                                      log=live.log, pulse=live.pulse, ring=ring)
         frame = loaded.session.first_frame()

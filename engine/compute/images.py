@@ -197,7 +197,7 @@ def _weights_norm(model_spec: str) -> tuple | None | str:
     try:
         import torchvision
         weights = torchvision.models.get_model_weights(model_spec.strip())
-        tr = list(weights)[0].transforms()
+        tr = (getattr(weights, "DEFAULT", None) or list(weights)[0]).transforms()
     except Exception:  # noqa: BLE001 - not a torchvision name, or no weights
         return "default"
     kind = type(tr).__name__

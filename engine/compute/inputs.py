@@ -469,8 +469,8 @@ def _open(spec, example, family, model_spec, token_model, vocab, tokenizer, max_
     if _looks_like_path(s):
         raise InputError(f"input {s!r} not found; check the path, or use {ACCEPTED}")
     if " " in s:
-        raise InputError(f"text input needs a language model (this model takes {_shapes(example)}); "
-                         f"unknown --input {_short(s, 40)!r}: use {ACCEPTED}")
+        raise InputError(f"text input needs a language model (this model takes {_shapes(example)}), and "
+                         f"{_short(s, 40)!r} is no file; use {ACCEPTED}")
     raise InputError(f"unknown --input {s!r}; use {ACCEPTED}")
 
 

@@ -26,7 +26,7 @@ class LiveSession:
     def compute(self, t: int) -> Frame:
         """Run the model on the input for animation frame ``t``."""
         frame = self.probe.run(self.source.frame(t, self.live))
-        self.label = self.source.describe(t if self.live else 0) if hasattr(self.source, "describe") else ""
+        self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
         return frame
 
     def reveal_rank(self, t: int) -> int | None:
