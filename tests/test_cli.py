@@ -114,3 +114,30 @@ def test_record_without_display_writes_a_playable_video(tmp_path):
     meta, frames = decode(out)
     assert tuple(meta["size"]) == (320, 240) and len(frames) == 10 and meta["fps"] == 10
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # the camera moved
+
+
+def test_render_follows_the_input(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for out, inp in ((a, "digits"), (b, "photo")):
+        r = run("render", "cnn", "--input", inp, "-o", str(out), "--size", "480x270")
+        assert r.returncode == 0, r.stderr
+    ia, ib = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in (a, b))
+    assert np.abs(ia - ib).mean() > 1.0
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    one_line_error(run("render", "cnn", "--input", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "x.png")),
+                   "missing.jpg")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png at all")
+    one_line_error(run("render", "cnn", "--input", str(bad), "-o", str(tmp_path / "x.png")), "bad.png")
+    one_line_error(run("render", "cnn", "--input", "text:hello", "-o", str(tmp_path / "x.png")), "language model")
+
+
+def test_live_recording_changes_activations_not_only_camera(tmp_path):
+    out = tmp_path / "live.mp4"
+    r = run("record", "mlp", "--input", "digits", "--live", "-o", str(out), "--duration", "1", "--fps", "8",
+            "--size", "320x240")
+    assert r.returncode == 0, r.stderr
+    meta, frames = decode(out)
+    assert len(frames) == 8

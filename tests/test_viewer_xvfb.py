@@ -100,3 +100,31 @@ def test_view_without_display_is_a_clear_error(tmp_path):
     assert r.returncode == 2
     assert "no display" in r.stderr and "neuroscape render" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_live_viewer_updates_activations_without_moving(xvfb, tmp_path):
+    env = dict(xvfb, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", "cnn", "--input", "digits", "--live",
+                             "--screenshot-dir", str(tmp_path), "--max-seconds", "120"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env,
+                                               capture_output=True).returncode == 0 or proc.poll() is not None)
+        assert proc.poll() is None, proc.stderr.read()
+        xdo(env, "mousemove", "400", "300")
+        time.sleep(1.0)
+        shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 1, 30)
+        time.sleep(2.5)                                  # digits cycle every 30 frames; noise drifts
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 2, 30)
+        time.sleep(0.3)
+        a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in shots()[:2])
+        assert np.abs(a - b).mean() > 0.5, "live activations did not change the picture"
+        xdo(env, "key", "Escape")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
