@@ -58,7 +58,7 @@ def vispy_child(model: str, size: tuple[int, int], frames: int) -> None:
     canvas = vscene.SceneCanvas(size=size, show=False, bgcolor=sc.background)
     view = canvas.central_widget.add_view()
     cam = sc.camera
-    view.camera = vscene.cameras.PerspectiveCamera(fov=cam.fov)
+    view.camera = vscene.cameras.TurntableCamera(fov=cam.fov)
     m = vscene.visuals.Markers(parent=view.scene)
     t = time.perf_counter()
     m.set_data(pos, face_color=colors, size=2, edge_width=0)
@@ -115,8 +115,8 @@ def main() -> None:
                             "--vispy-frames", str(args.vispy_frames)], capture_output=True, text=True)
         line = next((l for l in p.stdout.splitlines() if l.startswith("JSON")), None)
         if line is None:
-            print(p.stderr[-2000:])
-            out["vispy_error"] = p.stderr[-500:]
+            print(f"vispy run failed (exit {p.returncode}): {p.stderr[-2000:]}")
+            out["vispy_error"] = f"exit {p.returncode}: {p.stderr[-500:]}"
         else:
             v = json.loads(line[4:])
             vm = med(v["frame_s"])
