@@ -48,6 +48,8 @@ def neuron_points(scene) -> tuple[np.ndarray, np.ndarray]:
 
 def vispy_child(model: str, size: tuple[int, int], frames: int) -> None:
     os.environ["EGL_PLATFORM"] = "surfaceless"
+    from engine.render.preload import preload
+    preload()                      # triton must load its LLVM before llvmpipe does
     import vispy
     vispy.use(app="egl")
     from vispy import scene as vscene
@@ -59,9 +61,13 @@ def vispy_child(model: str, size: tuple[int, int], frames: int) -> None:
     view = canvas.central_widget.add_view()
     cam = sc.camera
     view.camera = vscene.cameras.TurntableCamera(fov=cam.fov)
-    m = vscene.visuals.Markers(parent=view.scene)
+    # one Markers visual per 4 M points: a single 37 M-point vertex buffer (~60 B a point in vispy's
+    # layout) passes 2 GB and crashes Mesa; chunks keep every point and the same per-point work
     t = time.perf_counter()
-    m.set_data(pos, face_color=colors, size=2, edge_width=0)
+    chunk = 4_000_000
+    for a in range(0, len(pos), chunk):
+        m = vscene.visuals.Markers(parent=view.scene)
+        m.set_data(pos[a:a + chunk], face_color=colors[a:a + chunk], size=2, edge_width=0)
     setup = time.perf_counter() - t
     view.camera.set_range()
     times = []

@@ -26,9 +26,16 @@ def find_scene(target: str) -> str:
     """A scene path as given, else one shipped with the package (scenes/ inside the wheel)."""
     if not target.endswith(".toml") or Path(target).exists():
         return target
-    from importlib.resources import files
-    packaged = files("engine.scenes") / Path(target).name
-    return str(packaged) if packaged.is_file() else target
+    name = Path(target).name
+    source_tree = Path(__file__).resolve().parent.parent / "scenes" / name   # checkout / editable install
+    if source_tree.is_file():
+        return str(source_tree)
+    try:                                                                      # wheel: engine/scenes/
+        from importlib.resources import files
+        packaged = files("engine.scenes") / name
+        return str(packaged) if packaged.is_file() else target
+    except ModuleNotFoundError:
+        return target
 
 
 def _add_model_args(p: argparse.ArgumentParser, target_required: bool = True) -> None:
