@@ -162,3 +162,13 @@ def test_model_that_raises_mid_run_keeps_last_frame():
     s.apply(bad, 1)
     for sl, b in zip(scene.slabs, before):
         np.testing.assert_array_equal(sl.values, b)
+
+
+@pytest.mark.parametrize("shape", [(10, 3, 4), (3, 5000), (7,), (5, 6), (2, 3, 4, 5), (16, 4100)])
+def test_probe_mosaic_fill_matches_layout(shape):
+    from engine.layout.mosaic import mosaic_for
+    m = mosaic_for(shape)
+    t = torch.arange(int(np.prod(shape)), dtype=torch.float32).reshape(shape)
+    buf = torch.zeros((m.tiles_r, m.th, m.tiles_c, m.tw))
+    LiveProbe._fill(buf, t, m)
+    np.testing.assert_array_equal(buf.numpy().reshape(m.rows, m.cols), to_mosaic(t.numpy(), m))

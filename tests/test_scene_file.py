@@ -52,3 +52,12 @@ def test_overrides_and_relative_weights(tmp_path):
     assert spec.input_shape == "1x64"
     assert spec.weights == str(tmp_path / "w.safetensors")
     assert resolve_spec("resnet18").model == "resnet18"
+
+
+@pytest.mark.parametrize("path", SCENES, ids=lambda p: p.stem)
+def test_shipped_scene_colormaps_exist(path):
+    from engine.render.renderer import colormap_table
+    spec = load_scene_file(path)
+    for key in ("colormap", "diverging"):
+        if key in spec.look:
+            assert colormap_table(spec.look[key]).shape == (256, 4)

@@ -92,18 +92,32 @@ class LiveProbe:
 
     @staticmethod
     def _fill(buf: torch.Tensor, t: torch.Tensor, m: Mosaic) -> None:
-        """Copy ``t`` (tensor order) into the mosaic buffer: reorder + dtype in one strided copy."""
-        if m.ntiles == 1:
+        """Copy ``t`` (tensor order) into the mosaic buffer: reorder + dtype in strided copies.
+        Neuron i goes to tile i // (th*tw) (engine/layout/mosaic.py); the last tile may be partial."""
+        if m.ntiles == 1 and m.tiles_c == 1:
             buf.view(-1)[: m.count].copy_(t.reshape(-1))
             return
+        flat = t.reshape(-1)
+        per = m.th * m.tw
         tiles = buf.permute(0, 2, 1, 3)                      # (tiles_r, tiles_c, th, tw) view
-        src = t.reshape(m.ntiles, m.th, m.tw)
-        full = m.ntiles // m.tiles_c
-        if full:
-            tiles[:full].copy_(src[: full * m.tiles_c].view(full, m.tiles_c, m.th, m.tw))
-        rest = m.ntiles - full * m.tiles_c
+        whole = m.count // per                               # complete tiles
+        rows_full = whole // m.tiles_c                       # complete rows of complete tiles
+        if rows_full:
+            n = rows_full * m.tiles_c
+            tiles[:rows_full].copy_(flat[: n * per].view(rows_full, m.tiles_c, m.th, m.tw))
+        rest = whole - rows_full * m.tiles_c                  # complete tiles in the next tile row
         if rest:
-            tiles[full, :rest].copy_(src[full * m.tiles_c:])
+            a = rows_full * m.tiles_c * per
+            tiles[rows_full, :rest].copy_(flat[a: a + rest * per].view(rest, m.th, m.tw))
+        left = m.count - whole * per                         # a partial last tile: whole rows, then a row part
+        if left:
+            tr, tc = divmod(whole, m.tiles_c)
+            tile, a = tiles[tr, tc], whole * per
+            r, c = divmod(left, m.tw)
+            if r:
+                tile[:r].copy_(flat[a: a + r * m.tw].view(r, m.tw))
+            if c:
+                tile[r, :c].copy_(flat[a + r * m.tw: a + left])
 
     def run(self, inputs: ExampleInputs) -> Frame:
         """One forward pass; the returned mosaics are valid until the next run()."""

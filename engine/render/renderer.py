@@ -59,7 +59,7 @@ def colormap_table(name: str, n: int = 256) -> np.ndarray:
     except (KeyError, ValueError, TypeError):
         names = ", ".join(sorted([*get_colormaps(), *EXTRA_COLORMAPS]))
         raise RenderError(f"unknown colormap {name!r}: use one of vispy's colormaps ({names})") from None
-    rgba = np.asarray(cmap.map(np.linspace(0.0, 1.0, n, dtype=np.float32)), dtype=np.float32)
+    rgba = np.asarray(cmap.map(np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]), dtype=np.float32)  # (n, 1): every vispy map accepts it
     return rgba.reshape(n, 4)
 
 

@@ -27,6 +27,8 @@ class Look:
     lod_px: float = 4.0
     texel: float | None = None
     arc_segments: int = 24
+    quiet_kinds: tuple[str, ...] = ("norm", "activation", "dropout", "reshape")   # unlabelled in big models
+    label_all_below: int = 40          # layers up to which every slab gets a label
     extra: dict = field(default_factory=dict)
 
 
@@ -99,8 +101,8 @@ def default_camera(slabs: list[Slab]) -> Camera:
     width = max(hi[0] - lo[0], hi[1] - lo[1], 1.0)
     shown = min(length, 5 * width)
     target = np.array([0.0, 0.0, hi[2] - 0.4 * shown])
-    dist = 0.7 * max(shown, 1.5 * width)
-    pos = target + dist * np.array([0.62, 0.38, 0.68])
+    dist = 0.6 * max(shown, 1.5 * width)
+    pos = target + dist * np.array([0.66, 0.36, 0.64])
     return Camera(position=pos).look_at(target)
 
 
@@ -132,6 +134,8 @@ def build_scene(graph: LayerGraph, look: Look | None = None, layout: Layout | No
     edges.extend(wts)
     labels = []
     for sl in slabs:
+        if sl.kind in look.quiet_kinds and len(slabs) > look.label_all_below:
+            continue    # norm/activation slabs sit right behind their conv: its label names them
         h = float(np.clip(0.06 * max(sl.cols, sl.rows) * np.linalg.norm(sl.u), 0.12, 0.8))
         labels.append(Label(sl.label, sl.origin + np.array([0.0, 0.25 * h, 0.0]), h, layer_id=sl.layer_id))
     return Scene(slabs, edges, labels, default_camera(slabs), title=graph.model_name,
