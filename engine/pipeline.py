@@ -67,7 +67,7 @@ def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
     spec = spec or SceneSpec(model=graph.model_name)
     look = look_of(spec)
     lay = layout_graph(graph, hide=look.hide, texel=look.texel,
-                       **{k: float(spec.layout[k]) for k in ("max_extent", "gap") if k in spec.layout})
+                       **{k: float(spec.layout[k]) for k in ("max_extent", "gap", "max_aspect") if k in spec.layout})
     scene = build_scene(graph, look, lay)
     scene.camera = camera_of(spec, scene.camera)
     if spec.title:

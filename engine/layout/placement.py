@@ -81,9 +81,11 @@ def display_edges(graph: LayerGraph, hidden: set[int]) -> list[tuple[int, int, s
 
 
 def layout_graph(graph: LayerGraph, *, hide: tuple[str, ...] = ("dropout",), texel: float | None = None,
-                 max_extent: float = 24.0, gap: float = 1.5, spread: float = 0.08) -> Layout:
+                 max_extent: float = 24.0, gap: float = 1.5, spread: float = 0.08,
+                 max_aspect: float = 4.0) -> Layout:
     """Place every shown layer. ``hide``: layer kinds left out (edges route through them);
-    ``texel``: world size of one neuron (default: the largest slab spans ``max_extent``)."""
+    ``texel``: world size of one neuron (default: the largest slab spans ``max_extent``);
+    ``max_aspect``: widest width:height of a slab (wide token planes get taller rows)."""
     hidden = {l.id for l in graph.layers if l.kind in hide}
     shown = [l for l in graph.layers if l.id not in hidden]
     if not shown:
@@ -109,7 +111,9 @@ def layout_graph(graph: LayerGraph, *, hide: tuple[str, ...] = ("dropout",), tex
     for r in sorted(by_rank):
         ids = by_rank[r]
         widths = [mosaics[i].cols * texel for i in ids]
-        heights = [mosaics[i].rows * texel for i in ids]
+        # token planes (T x D with D >> T) get taller rows, at most max_aspect : 1, so they read as planes
+        row_h = {i: texel * max(1.0, mosaics[i].cols / (max_aspect * mosaics[i].rows)) for i in ids}
+        heights = [mosaics[i].rows * row_h[i] for i in ids]
         extent = max(max(widths), max(heights))
         if r > 0:
             z -= gap + spread * max(extent, prev_extent)
@@ -117,7 +121,7 @@ def layout_graph(graph: LayerGraph, *, hide: tuple[str, ...] = ("dropout",), tex
         x = -(sum(widths) + side_gap * (len(ids) - 1)) / 2
         for i, w, h in zip(ids, widths, heights):
             placements[i] = Placement(i, mosaics[i], np.array([x, h / 2, z]), np.array([texel, 0.0, 0.0]),
-                                      np.array([0.0, -texel, 0.0]), r)
+                                      np.array([0.0, -row_h[i], 0.0]), r)
             x += w + side_gap
         prev_extent = extent
     return Layout(placements, edges, texel, hidden)

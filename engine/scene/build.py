@@ -23,6 +23,7 @@ class Look:
     show_labels: bool = True
     hide: tuple[str, ...] = ("dropout",)
     max_edges_per_layer: int = 2048
+    edge_budget: int = 40000           # weight edges in the whole scene, shared by its weight layers
     weight_edges_per_neuron: int = 4
     lod_px: float = 4.0
     texel: float | None = None
@@ -64,14 +65,15 @@ def _arc(a: np.ndarray, b: np.ndarray, lift: float, n: int) -> np.ndarray:
     return np.repeat(pts, 2, axis=0)[1:-1]
 
 
-def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer, look: Look) -> EdgeSet | None:
+def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer, look: Look,
+                  budget: int) -> EdgeSet | None:
     """The strongest incoming weights: dense layers neuron to neuron, conv channel tile to tile."""
     if layer.top_in is None or layer.top_w is None:
         return None
     k = min(look.weight_edges_per_neuron, layer.top_in.shape[1])
     idx, w = layer.top_in[:, :k], layer.top_w[:, :k]
     n_out = idx.shape[0]
-    per = max(1, look.max_edges_per_layer // k)
+    per = max(1, min(look.max_edges_per_layer, budget) // k)
     outs = np.argsort(-np.abs(w[:, 0]), kind="stable")[:per]  # neurons with the strongest weights
     outs.sort()
     src_idx, out_rep = idx[outs].reshape(-1), np.repeat(outs, k)
@@ -114,6 +116,8 @@ def build_scene(graph: LayerGraph, look: Look | None = None, layout: Layout | No
     slabs = [make_slab(layers[i], p) for i, p in layout.placements.items()]
     P = layout.placements
     flow, skip, wts = [], [], []
+    n_weighted = sum(1 for _, d, _ in layout.edges if layers[d].top_in is not None) or 1
+    budget = max(look.weight_edges_per_neuron, look.edge_budget // n_weighted)
     for s, d, kind in layout.edges:
         a, b = P[s].center, P[d].center
         if kind == "skip" or P[d].rank - P[s].rank > 1:
@@ -121,7 +125,7 @@ def build_scene(graph: LayerGraph, look: Look | None = None, layout: Layout | No
             skip.append(_arc(a, b, lift, look.arc_segments))
         else:
             flow.append(np.array([a, b]))
-        e = _weight_edges(layers[d], P[d], P[s], layers[s], look) if layers[d].top_in is not None else None
+        e = _weight_edges(layers[d], P[d], P[s], layers[s], look, budget) if layers[d].top_in is not None else None
         if e is not None:
             wts.append(e)
     edges: list[EdgeSet] = []
