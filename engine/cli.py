@@ -59,6 +59,19 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log", action="store_true", help="colour by sign(v)*log(1+|v|)")
 
 
+def _add_record_args(p: argparse.ArgumentParser, output_help: str) -> None:
+    p.add_argument("-o", "--output", default=None, help=output_help)
+    p.add_argument("--size", type=parse_size, default=None,
+                   help="frame size, default the scene's [render] size or 1280x720 (GIF: 480 wide)")
+    p.add_argument("--fps", type=int, default=None, help="frames per second (default 30; GIF 15)")
+    p.add_argument("--duration", type=float, default=None,
+                   help="seconds of video (default: the scene's camera path, or 6); the path is stretched to fit")
+    p.add_argument("--hud", action="store_true", help="draw model, layer in focus, frame and fps on the video")
+    p.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
                                  "view the default scene (or record it to a video when there is no display).")
@@ -69,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
     v.add_argument("--size", type=parse_size, help="window size when windowed, e.g. 1280x720")
     v.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
+    v.add_argument("--path-out", help="scene file that J writes the camera path (K: add keyframe) into; "
+                                      "default <scene>-path.toml beside the scene file")
     v.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
     r = sub.add_parser("render", help="render one frame offscreen to a PNG (no display needed)")
     _add_model_args(r)
@@ -80,11 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
     _add_live_args(rec)
-    rec.add_argument("-o", "--output", default=None, help="video file (.mp4 or .gif); default out/<scene>.mp4")
-    rec.add_argument("--size", type=parse_size, default=None, help="frame size, default 1280x720")
-    rec.add_argument("--fps", type=int, default=30)
-    rec.add_argument("--duration", type=float, default=6.0, help="seconds of video (default 6)")
-    rec.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _add_record_args(rec, "video file (.mp4 or .gif); default out/<scene>.mp4")
+    rec.add_argument("--report", action="store_true", help="also write the benchmark JSON beside the video")
+    b = sub.add_parser("bench", help="record the scene's camera path and write a JSON timing report beside the video")
+    _add_model_args(b, target_required=False)
+    _add_live_args(b)
+    _add_record_args(b, "video file; default out/<scene>-bench-<time>.mp4 (report: same name, .json)")
+    from engine.app.playground_cli import add_playground_args
+    add_playground_args(sub.add_parser("playground", help="train a small classifier live and watch its decision "
+                                                          "surface form in 3D"), parse_size)
     i = sub.add_parser("inspect", help="print the layer table of a model")
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
@@ -154,20 +173,17 @@ def cmd_render(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from engine.pipeline import load
-    from engine.record.video import record_flythrough
+    from engine.record.run import record_command
     spec = _spec(args)
-    name = Path(args.target).stem if args.target.endswith(".toml") else args.target.replace(":", "_")
-    out = Path(args.output or f"out/{name}.mp4")
-    _check_output(out, args.force, (".mp4", ".gif"))
-    size = args.size or parse_size(spec.render.get("size", "1280x720"))
-    _progress(f"recording {spec.model} ...")
-    loaded = load(spec, _live(args))
-    frames = record_flythrough(loaded.scene, out, size=size, fps=args.fps, duration=args.duration,
-                               session=loaded.session)
-    _progress(f"wrote {frames} frames to {out}")
-    print(out)
-    return 0
+    if spec.playground and args.cmd == "record":      # scenes/playground*.toml: train live on video
+        from engine.record.playground import record_playground_command
+        return record_playground_command(args, spec)
+    return record_command(args, spec, _live(args), bench=args.cmd == "bench")
+
+
+def _cmd_playground(args) -> int:
+    from engine.app.playground_cli import cmd_playground
+    return cmd_playground(args)
 
 
 def cmd_view(args) -> int:
@@ -178,7 +194,8 @@ def cmd_view(args) -> int:
     spec = _spec(args)
     loaded = load(spec, _live(args), ring=3)
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
-                    session=loaded.session)
+                    session=loaded.session, model=loaded.model, graph=loaded.graph,
+                    path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model)
     viewer.run(max_seconds=args.max_seconds)
     return 0
 
@@ -198,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    handlers = {"view": cmd_view, "render": cmd_render, "record": cmd_record, "inspect": cmd_inspect,
+    handlers = {"view": cmd_view, "render": cmd_render, "record": cmd_record, "bench": cmd_record, "inspect": cmd_inspect,
+                "playground": _cmd_playground,
                 None: cmd_default}
     try:
         return handlers[args.cmd](args)

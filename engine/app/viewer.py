@@ -12,14 +12,16 @@ from engine.scene.nodes import Scene
 from engine.scene.pick import Pick, framing_position, pick
 
 HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  click pick  " \
-       "double-click fly to  L labels  G edges  P screenshot  F11 fullscreen  Esc quit"
+       "double-click fly to  L labels  G edges  P screenshot  K keyframe  J save path  F11 fullscreen  Esc quit"
 DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
 
 
 class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
-                 screenshot_dir: str | Path = ".", samples: int | None = None, session=None) -> None:
+                 screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
+                 model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None) -> None:
+        from engine.record.path import PathBuilder
         from engine.render.renderer import Renderer
 
         self.scene = scene
@@ -28,6 +30,7 @@ class Viewer:
         lo, hi = scene.bbox
         self.controls = CameraController(scene.camera, float(np.linalg.norm(hi - lo)), target=(lo + hi) / 2)
         self.screenshot_dir = Path(screenshot_dir)
+        self.path_keys = PathBuilder(scene, out=path_out, base=scene_source)   # K adds, J saves
         self.picked: Pick | None = None
         self.status = HELP
         self.frames = 0
@@ -39,6 +42,10 @@ class Viewer:
         self._moved = False
         self._last_click = -1.0
         self.session = session
+        from engine.app.inspector import Inspector
+        self.inspector = Inspector(scene, graph, model, session)
+        self.inspect_lines: list[str] = []
+        self._panel = None
         self.worker = None
         self.live_t = 0
         self.model_error: str | None = None
@@ -79,6 +86,16 @@ class Viewer:
             self.scene.show_labels = not self.scene.show_labels
         elif key == g.KEY_G:
             self.scene.show_edges = not self.scene.show_edges
+        elif key == g.KEY_K:
+            self.status = self.path_keys.add(self.scene.camera, time.monotonic())
+        elif key == g.KEY_J:
+            from engine.errors import NeuroscapeError
+            try:
+                saved = self.path_keys.save()
+                self.status = f"camera path saved to {saved}"
+                print(f"camera path: {saved}", flush=True)
+            except NeuroscapeError as e:
+                self.status = str(e)
 
     def _on_button(self, w, button, action, _mods) -> None:
         g = self.window.glfw
@@ -110,12 +127,25 @@ class Viewer:
         o, d = self.scene.camera.ray(x, y, (win_w, win_h))
         self.picked = pick(self.scene, o, d)
         self.status = self.picked.describe() if self.picked else "nothing here"
+        self._show_inspection()
         if double and self.picked:
             s = self.picked.slab
             fb = self.window.framebuffer_size
             dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
             self.controls.fly_to(dest, s.center)
             self.status = f"flying to {s.name}"
+
+    def _show_inspection(self) -> None:
+        """Contributions (HUD lines + highlighted edges) and conv kernels (panel) of the pick."""
+        got = self.inspector.inspect(self.picked)
+        self.inspect_lines = got.lines
+        if got.positions is not None:
+            self.renderer.set_highlight(got.positions, got.weights)
+        else:
+            self.renderer.clear_highlight()
+        if got.panel is not self._panel:        # cached per layer: upload only on change
+            self._panel = got.panel
+            self.renderer.set_panel(got.panel)
 
     # ---- loop --------------------------------------------------------------------------
     def screenshot(self) -> Path:
@@ -144,6 +174,7 @@ class Viewer:
             lines.append(live)
         if self.nonfinite:
             lines.append(f"WARNING: {self.nonfinite:,} NaN/Inf activations (magenta)")
+        lines.extend(self.inspect_lines)
         if self.model_error:
             lines.append(f"MODEL ERROR: {self.model_error}")
         return lines
@@ -159,6 +190,8 @@ class Viewer:
         if frame.error is None:
             self.nonfinite = frame.nonfinite
         self.session.apply(frame, t, renderer=self.renderer)
+        if self.picked is not None and frame.error is None:
+            self._show_inspection()              # the picked neuron's inputs follow the live values
 
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""

@@ -25,6 +25,7 @@ from OpenGL.raw.GL.VERSION.GL_2_0 import glUniform1i as _raw_uniform1i  # noqa: 
 
 from engine.render.cull import CULL, POINTS, SLAB, SlabArrays, box_corners_h, outside_frustum  # noqa: E402
 from engine.render.errors import RenderError  # noqa: E402
+from engine.render.overlay import Overlay  # noqa: E402
 from engine.render.shaders import Program  # noqa: E402
 from engine.render.text import pack_atlas, render_label, render_panel  # noqa: E402
 from engine.scene.camera import Camera  # noqa: E402
@@ -105,9 +106,12 @@ class Renderer:
         self._released = False
         self._frame = np.zeros(40, np.float32)          # std140 block "Frame" (see common.glsl)
         self._hud_lines: list[str] | None = None
+        self.overlay: Overlay | None = None
         self._hud_size = (0, 0)
         self._hud_font = 0
         self._staging: dict[int, np.ndarray] = {}
+        #: objects with draw(camera, size), drawn after the labels, under the HUD (e.g. engine.render.volume.FieldLayer)
+        self.extra_drawables: list = []
         self.last_modes = np.zeros(0, np.int8)
         self.last_occluded = 0
         #: skip slabs hidden behind one nearer opaque slab (exact: the image does not change)
@@ -154,6 +158,7 @@ class Renderer:
         self._build_labels()
 
         self._hud_tex = int(GL.glGenTextures(1))
+        self.overlay = Overlay(self.hud_prog, self._empty_vao, _UNIT_IMAGE)
         self._create_targets()
 
     # ------------------------------------------------------------------ setup
@@ -567,6 +572,19 @@ class Renderer:
     def _hud_font_px(self) -> int:
         return int(np.clip(round(self.size[1] / 54), 12, 28))
 
+    def set_highlight(self, positions: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Line segments drawn bright and thick on top of the frame: (2N, 3) endpoints, optional
+        (2N,) weights in [-1, 1] (warm positive, cold negative); see engine/render/overlay.py."""
+        self.overlay.set_highlight(positions, weights)
+
+    def clear_highlight(self) -> None:
+        """Remove the highlighted segments."""
+        self.overlay.clear_highlight()
+
+    def set_panel(self, image: np.ndarray | None) -> None:
+        """An (H, W, 4) uint8 RGBA image drawn in the bottom-right corner (None hides it)."""
+        self.overlay.set_panel(image)
+
     def set_hud(self, lines: list[str] | None) -> None:
         """Text lines drawn top-left over the frame; re-rendered only when they change."""
         lines = list(lines or [])
@@ -723,8 +741,12 @@ class Renderer:
             bind(GL.GL_TEXTURE_2D, self._label_tex)
             GL.glBindVertexArray(self._label_vao)
             draw_arrays(GL.GL_TRIANGLES, 0, self._label_vertices)
+        for extra in self.extra_drawables:
+            extra.draw(cam, self.size)
+        self.overlay.draw_lines(self.size)
         if self._hud_size[0]:
             self._draw_hud()
+        self.overlay.draw_panel(self.size)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
@@ -799,6 +821,8 @@ class Renderer:
         vaos = [v for v in [self._empty_vao, self._frames_vao, self._label_vao] + [e[0] for e in self._edge_vaos] if v]
         if vaos:
             GL.glDeleteVertexArrays(len(vaos), vaos)
+        if self.overlay is not None:
+            self.overlay.release()
         for p in self._programs:
             p.release()
         self._programs = []

@@ -1,0 +1,104 @@
+"""What the viewer shows about a pick beyond its name and value: the picked neuron's strongest
+incoming contributions (HUD lines + highlighted segments from the source neurons) and, for a
+conv layer, its kernels as an image panel. Plain data (no GL); torch work is in engine/compute."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.compute.unmosaic import SceneValues, slab_mosaic
+from engine.model.graph import LayerGraph
+from engine.scene.nodes import Scene, Slab
+from engine.scene.pick import Pick
+
+TOP_K = 6
+
+
+@dataclass
+class Inspection:
+    """What to show for one pick: HUD lines, highlight segments, kernel panel."""
+
+    lines: list[str] = field(default_factory=list)
+    positions: np.ndarray | None = None     # (2N, 3) highlight segments: source neuron -> picked neuron
+    weights: np.ndarray | None = None       # (2N,) contribution / strongest |contribution|
+    panel: np.ndarray | None = None         # RGBA kernel image of a picked conv layer
+
+
+def neuron_position(slab: Slab, index: int) -> np.ndarray:
+    """World centre of a slab's neuron ``index``: origin + (col + .5) u + (row + .5) v."""
+    col, row = slab_mosaic(slab).texel(int(index))
+    return slab.origin + (float(col) + 0.5) * slab.u + (float(row) + 0.5) * slab.v
+
+
+class Inspector:
+    """Answers picks for one scene; ``model`` None (or no graph) means names and values only."""
+
+    def __init__(self, scene: Scene, graph: LayerGraph | None = None, model=None, session=None,
+                 k: int = TOP_K) -> None:
+        probe = getattr(session, "probe", None)      # a live session knows its model and graph
+        model = model if model is not None else getattr(probe, "model", None)
+        graph = graph if graph is not None else getattr(probe, "graph", None)
+        self.scene, self.graph, self.model, self.session, self.k = scene, graph, model, session, k
+        self._layers = {l.id: l for l in graph.layers} if graph is not None else {}
+        self._slabs = {s.layer_id: s for s in scene.slabs}
+        self._panels: dict[int, tuple[np.ndarray | None, str]] = {}
+
+    @property
+    def available(self) -> bool:
+        """True when a model and graph are known (else picks show names and values only)."""
+        return self.model is not None and self.graph is not None
+
+    def _kernels(self, layer) -> tuple[np.ndarray | None, str]:
+        if layer.id not in self._panels:
+            from engine.compute.kernels import kernel_images, kernel_summary
+            try:
+                self._panels[layer.id] = (kernel_images(self.model, layer), kernel_summary(self.model, layer))
+            except ValueError:
+                self._panels[layer.id] = (None, "")
+        return self._panels[layer.id]
+
+    def inspect(self, picked: Pick | None) -> Inspection:
+        """Contributions of the picked neuron and the kernels of a picked conv layer."""
+        out = Inspection()
+        if picked is None or not self.available:
+            return out
+        layer = self._layers.get(picked.slab.layer_id)
+        if layer is None:
+            return out
+        if layer.kind == "conv":
+            out.panel, summary = self._kernels(layer)
+            if summary:
+                out.lines.append(summary)
+        if picked.index is None:
+            return out
+        from engine.compute.contrib import bias_of, contributions
+        values = SceneValues(self.scene, self.session)
+        try:
+            cs = contributions(self.model, self.graph, layer, picked.index, values, k=self.k)
+        except Exception as e:  # noqa: BLE001 - a model this module does not understand: say so, keep flying
+            out.lines.append(f"contributions unavailable: {type(e).__name__}: {e}")
+            return out
+        if not cs:
+            return out
+        if layer.id in values:
+            now = float(values[layer.id][picked.index])
+            bias = bias_of(self.model, layer, picked.index)
+            head = f"live value {now:+.4g}" + (f"   bias {bias:+.3g}" if bias else "")
+            out.lines.append(f"{head}   strongest inputs:")
+        names = {lid: (self._layers[lid].name if lid in self._layers else str(lid)) for lid in {c.src_layer_id for c in cs}}
+        for c in cs:
+            out.lines.append(f"  from {names[c.src_layer_id]} #{c.src_index}: {c.value:+.3g} (w {c.weight:.3g})")
+        dst = neuron_position(picked.slab, picked.index)
+        seg, wts = [], []
+        peak = max(abs(c.value) for c in cs) or 1.0
+        for c in cs:
+            src = self._slabs.get(c.src_layer_id)
+            if src is None or c.src_index >= src.count:
+                continue
+            seg += [neuron_position(src, c.src_index), dst]
+            wts += [c.value / peak] * 2
+        if seg:
+            out.positions = np.asarray(seg, np.float32)
+            out.weights = np.asarray(wts, np.float32)
+        return out

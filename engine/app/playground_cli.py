@@ -1,0 +1,46 @@
+"""`neuroscape playground` options and command (argparse only at import: cli.py stays light)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_playground_args(p: argparse.ArgumentParser, size_type) -> None:
+    p.add_argument("--dataset", default="circles", help="circles, xor, spirals, blobs, shells3d, helices3d, iris, "
+                                                        "digits (default circles)")
+    p.add_argument("--csv", help="your data: x,y[,z],label rows (a header row is optional)")
+    p.add_argument("--model", help="your classifier with 2 or 3 inputs: package.module:callable")
+    p.add_argument("--layers", default="8,8", help="hidden widths of the built-in MLP, e.g. 8,8 (default)")
+    p.add_argument("--activation", default="tanh", help="tanh (default), relu, sigmoid, linear, leaky_relu, gelu")
+    p.add_argument("--lr", type=float, default=0.03, help="learning rate (default 0.03)")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 regularization (default 0)")
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--noise", type=float, default=0.1, help="dataset noise 0..1 (default 0.1)")
+    p.add_argument("--split", type=float, default=0.5, help="share of points held out for testing (default 0.5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--optimizer", default="adam", help="adam (default) or sgd")
+    p.add_argument("--steps-per-frame", type=int, default=5, help="training steps between frames (default 5)")
+    p.add_argument("--resolution", type=int, help="field grid cells per axis (default 512 in 2D, 128 in 3D)")
+    p.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
+    p.add_argument("--size", type=size_type, help="window size when windowed, e.g. 1280x720")
+    p.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
+    p.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
+
+
+def config_of(args):
+    from engine.compute.classifier import parse_layers
+    from engine.compute.playground import PlaygroundConfig
+    return PlaygroundConfig(dataset=args.dataset, csv=args.csv, model=args.model, layers=parse_layers(args.layers),
+                            activation=args.activation, lr=args.lr, l2=args.l2, batch=args.batch, noise=args.noise,
+                            split=args.split, seed=args.seed, optimizer=args.optimizer,
+                            steps_per_frame=args.steps_per_frame, resolution=args.resolution)
+
+
+def cmd_playground(args) -> int:
+    from engine.app.window import require_display
+    from engine.compute.playground import PlaygroundSession
+    session = PlaygroundSession(config_of(args))   # bad parameters, data or models fail before a window opens
+    require_display()
+    from engine.app.playground import PlaygroundApp
+    app = PlaygroundApp(session, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir)
+    app.run(max_seconds=args.max_seconds)
+    return 0

@@ -1,0 +1,196 @@
+"""What the playground window and its recordings share: a PlaygroundSession drawn by a Renderer
+(the classifier's network, live activations of one probe point, weights as edges) plus a
+FieldLayer (decision field + data points), and the HUD text (parameters, loss curves, dynamics)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from engine.scene.camera import Camera
+from engine.scene.playground import network_scene
+
+FIELD_CENTER = (0.0, 0.0, 0.0)
+FIELD_HALF = 2.0
+SPARK = "▁▂▃▄▅▆▇█"
+WEIGHTS_EVERY = 15          # frames between re-reads of the weights into edges and labels
+
+
+def sparkline(values: list[float], width: int = 40, lo: float | None = None, hi: float | None = None) -> str:
+    """The last ``width`` values as block characters scaled into [lo, hi]."""
+    v = np.asarray([x for x in values[-width:] if np.isfinite(x)], np.float64)
+    if not len(v):
+        return ""
+    lo = float(v.min()) if lo is None else lo
+    hi = float(v.max()) if hi is None else hi
+    t = np.zeros_like(v) if hi <= lo else (v - lo) / (hi - lo)
+    return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in np.clip(t, 0, 1))
+
+
+class PlaygroundStage:
+    """Renderer + field layer for ``session``; call :meth:`frame` once per displayed frame."""
+
+    def __init__(self, session, size: tuple[int, int], samples: int | None = None) -> None:
+        from engine.render.renderer import Renderer
+        from engine.render.volume import FieldLayer
+
+        self.session = session
+        self.scene = network_scene(session.graph, FIELD_CENTER, FIELD_HALF, title="playground")
+        self.camera: Camera = self.scene.camera
+        self.renderer = Renderer(self.scene, size, samples=samples)
+        self.layer = FieldLayer(session.data.dims, FIELD_CENTER, FIELD_HALF)
+        self.renderer.extra_drawables.append(self.layer)
+        self.paused = False
+        self.point: np.ndarray | None = None      # data coordinates of the probed point
+        self.point_p: float | None = None
+        self.status = ""
+        self.keys: str | None = None              # help line at the bottom of the HUD
+        self.frames = 0
+        self.fps = 0.0
+        self._versions = (session.structure_version, -1)
+        self._since_weights = 0
+        self.seconds: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ sync
+    def _rebuild_network(self) -> None:
+        """New network scene from the session's graph (after a shape change or to show new weights)."""
+        s = self.session
+        if s.structure_version == self._versions[0]:
+            s.graph = s._record()                   # same shape: fresh weights for the edges
+        scene = network_scene(s.graph, FIELD_CENTER, FIELD_HALF, title="playground")
+        dyn = s.trainer.dynamics
+        for lb in scene.labels:
+            name = lb.text.split()[0] if lb.text else ""
+            if name in dyn.grad_norm:
+                lb.text += f"  |grad| {dyn.grad_norm[name]:.3f}  |w| {dyn.weight_mean.get(name, 0):.2f}"
+            elif name in dyn.dead_share:
+                lb.text += f"  dead {dyn.dead_share[name]:.0%}"
+        self.scene = scene
+        self.renderer.scene = scene
+        self.renderer.rebuild()
+        self._versions = (s.structure_version, self._versions[1])
+        self._since_weights = 0
+
+    def _sync_points(self) -> None:
+        s = self.session
+        if s.data_version == self._versions[1] and self.layer.classes == s.data.classes:
+            return
+        tr = s.trainer
+        test = np.zeros(len(s.data.y), np.float32)
+        test[tr.test_idx] = 1.0
+        self.layer.interest = s.evaluator.interest
+        self.layer.set_points(s.data.x, s.data.y, test)
+        self._versions = (self._versions[0], s.data_version)
+
+    # ------------------------------------------------------------------ per frame
+    def frame(self, train: bool | None = None) -> None:
+        """Train (unless paused), evaluate and upload the field, probe the point, refresh the HUD."""
+        s = self.session
+        t0 = time.perf_counter()
+        if (not self.paused) if train is None else train:
+            s.train()
+        t1 = time.perf_counter()
+        field = s.refresh()
+        t2 = time.perf_counter()
+        self.layer.upload(field)
+        self._sync_points()
+        t3 = time.perf_counter()
+        self._since_weights += 1
+        if s.structure_version != self._versions[0] or self._since_weights >= WEIGHTS_EVERY:
+            self._rebuild_network()
+        if self.point is not None:
+            self.point_p = float(field.sample(self.point[None])[0])
+            fr = s.activations(self.point)
+            if fr.error is None:
+                for sl in self.scene.slabs:
+                    lf = fr.layers.get(sl.layer_id)
+                    if lf is not None:
+                        self.renderer.set_signed(sl.layer_id, lf.signed)
+                        self.renderer.update_values(sl.layer_id, lf.mosaic, lf.scale)
+        self.seconds = {"train": t1 - t0, "field": t2 - t1, "upload": t3 - t2}
+        self.renderer.set_hud(self.hud_lines(self.keys))
+        self.frames += 1
+
+    def draw(self, camera: Camera | None = None) -> None:
+        self.renderer.draw(camera or self.camera)
+
+    def read_pixels(self) -> np.ndarray:
+        return self.renderer.read_pixels()
+
+    # ------------------------------------------------------------------ picking
+    def pick(self, origin: np.ndarray, direction: np.ndarray) -> np.ndarray | None:
+        """Data point under a camera ray: 2D the ray's hit on the field's middle plane; 3D the first
+        crossing of p = 0.5 inside the box (else the ray's midpoint in the box)."""
+        c, h = np.asarray(FIELD_CENTER, np.float64), FIELD_HALF
+        o, d = np.asarray(origin, np.float64), np.asarray(direction, np.float64)
+        if self.session.data.dims == 2:
+            if abs(d[1]) < 1e-9:
+                return None
+            t = (c[1] - o[1]) / d[1]
+            if t <= 0:
+                return None
+            x = self.layer.to_data(o + t * d)
+            return x if np.all(np.abs(x) <= 1.0) else None
+        inv = 1.0 / np.where(d == 0, 1e-12, d)
+        t0, t1 = (c - h - o) * inv, (c + h - o) * inv
+        tn, tf = max(np.minimum(t0, t1).max(), 0.0), np.maximum(t0, t1).min()
+        if tf <= tn:
+            return None
+        ts = np.linspace(tn, tf, 96)
+        pts = np.array([self.layer.to_data(o + t * d) for t in ts])
+        f = self.session.field
+        if f is not None:
+            p = f.sample(np.clip(pts, -1, 1)) - 0.5
+            cross = np.flatnonzero(np.sign(p[:-1]) != np.sign(p[1:]))
+            if len(cross):
+                return np.clip(pts[cross[0]], -1, 1)
+        return np.clip(pts[len(pts) // 2], -1, 1)
+
+    # ------------------------------------------------------------------ HUD
+    def hud_lines(self, keys: str | None = None) -> list[str]:
+        s, c, tr = self.session, self.session.config, self.session.trainer
+        d = s.data
+        src = f"csv {d.name}" if c.csv else d.name
+        arch = s.model_name if s.custom else f"mlp {'-'.join(map(str, [d.dims, *c.layers, d.classes]))} {c.activation}"
+        lines = [f"playground  {src} ({d.dims}D, {len(d.y)} points, {d.classes} classes)   {arch}   step {tr.steps}"
+                 + (f"   {self.fps:4.1f} fps" if self.fps else "") + ("   PAUSED" if self.paused else ""),
+                 f"lr {tr.lr:g}   L2 {tr.l2:g}   batch {tr.batch}   noise {c.noise:.2f}   test split {tr.split:.0%}"
+                 f"   {c.optimizer}   {c.steps_per_frame} steps/frame"]
+        last = tr.last
+        if last is not None:
+            lines.append(f"loss train {last.train_loss:.3f}  test {last.test_loss:.3f}   accuracy train "
+                         f"{last.train_acc:.1%}  test {last.test_acc:.1%}")
+            h = tr.history
+            tl, te = [x.train_loss for x in h], [x.test_loss for x in h]
+            both = [v for v in tl[-48:] + te[-48:] if np.isfinite(v)]
+            lo, hi = (min(both), max(both)) if both else (0.0, 1.0)
+            lines.append(f"train {sparkline(tl, 48, lo, hi)}")
+            lines.append(f"test  {sparkline(te, 48, lo, hi)}")
+            if tr.overfitting():
+                lines.append("WARNING: test loss rising while train loss falls (overfitting): add L2, noise or data")
+            if not np.isfinite(last.train_loss):
+                lines.append("WARNING: the loss is NaN/Inf (diverged): lower the learning rate ([) and reset (R)")
+        dyn = tr.dynamics
+        if dyn.grad_norm:
+            lines.append("grad norm  " + "  ".join(f"{k} {v:.3g}" for k, v in dyn.grad_norm.items()))
+        if dyn.dead_share:
+            lines.append("dead ReLU  " + "  ".join(f"{k} {v:.0%}" for k, v in dyn.dead_share.items()))
+        f = s.field
+        if f is not None:
+            n = f.res ** f.dims
+            rate = n / s.evaluator.seconds / 1e6 if s.evaluator.seconds else 0.0
+            lines.append(f"field {'x'.join([str(f.res)] * f.dims)} = {n:,} points in "
+                         f"{s.evaluator.seconds * 1e3:.0f} ms ({rate:.1f} M/s) on {s.device.type}, "
+                         f"p(class {d.class_names[f.interest]})")
+        if self.point is not None and self.point_p is not None:
+            lines.append(f"point ({', '.join(f'{v:+.2f}' for v in self.point)}): p(class "
+                         f"{d.class_names[s.evaluator.interest]}) = {self.point_p:.3f}")
+        if self.status:
+            lines.append(self.status)
+        if keys:
+            lines.append(keys)
+        return lines
+
+    def release(self) -> None:
+        self.layer.release()
+        self.renderer.release()

@@ -1,0 +1,99 @@
+"""`neuroscape record` and `neuroscape bench`: options -> camera path -> Recorder -> video (+ report)."""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import NeuroscapeError
+
+GIF_WIDTH, GIF_FPS, VIDEO_FPS = 480, 15, 30
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _name_of(target: str) -> str:
+    return Path(target).stem if target.endswith(".toml") else target.replace(":", "_").replace("/", "_")
+
+
+def _size_for(args, spec, gif: bool, parse_size) -> tuple[int, int]:
+    if args.size:
+        return args.size
+    w, h = parse_size(spec.render.get("size", "1280x720"))
+    if gif:                        # sized for sharing: 480 wide, the scene's aspect
+        return GIF_WIDTH, max(2, round(GIF_WIDTH * h / w / 2) * 2)
+    return w, h
+
+
+def record_command(args, spec, live_options, *, bench: bool = False) -> int:
+    from engine.cli import _check_output, parse_size
+    from engine.pipeline import load
+    from engine.record.path import scene_camera_path
+    from engine.record.pipeline import Recorder
+    from engine.record.report import build_report, model_device, report_path, write_report
+
+    name = _name_of(args.target)
+    if args.output:
+        out = Path(args.output)
+    elif bench:
+        out = Path(f"out/{name}-bench-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
+    else:
+        out = Path(f"out/{name}.mp4")
+    _check_output(out, args.force, (".mp4", ".gif"))
+    gif = out.suffix.lower() == ".gif"
+    want_report = bench or getattr(args, "report", False)
+    rep = report_path(out) if want_report else None
+    if rep is not None and rep.exists() and not args.force:
+        raise NeuroscapeError(f"{rep} exists: pass --force to overwrite it or choose another -o")
+    if args.duration is not None and not args.duration > 0:
+        raise NeuroscapeError(f"--duration {args.duration} must be seconds > 0: e.g. --duration 10")
+    fps = args.fps or (GIF_FPS if gif else VIDEO_FPS)
+    if not 1 <= fps <= 240:
+        raise NeuroscapeError(f"--fps {fps} is out of range: use 1 to 240")
+    size = _size_for(args, spec, gif, parse_size)
+
+    _say(f"{'benchmarking' if bench else 'recording'} {spec.model} ...")
+    loaded = load(spec, live_options, ring=3)
+    scene = loaded.scene
+    path = scene_camera_path(scene, spec, duration=args.duration)
+    duration = args.duration or path.duration
+    frames = max(1, int(round(duration * fps)))
+    cams = path.cameras(frames)
+    samples = args.samples if getattr(args, "samples", None) is not None else spec.render.get("samples")
+    rec = Recorder(scene, out, cams, size=size, fps=fps, session=loaded.session, hud=getattr(args, "hud", False),
+                   samples=samples, progress=not getattr(args, "quiet", False))
+    try:
+        res = rec.run()
+    finally:
+        if rep is not None:
+            sess = loaded.session
+            live = {"input": live_options.input, "live": live_options.live, "pulse": live_options.pulse} \
+                if sess is not None else {}
+            report = build_report(rec.result, scene, model_name=spec.model,
+                                  scene_file=str(spec.path) if spec.path else None,
+                                  camera_path="scene file" if spec.camera_path else "default",
+                                  duration_s=duration, device=model_device(loaded.model, sess), live=live,
+                                  hud=getattr(args, "hud", False))
+            write_report(rep, report)
+    if res.stopped_by:
+        _say(f"neuroscape: recording stopped by {res.stopped_by} after {res.frames} of {res.planned} frames: "
+             f"{out} is playable" + (f"; report {rep} (complete: false)" if rep else ""))
+        return 128 + int(getattr(signal, res.stopped_by, signal.SIGTERM))
+    if bench:
+        from engine.record.report import fps_stats
+        f = fps_stats(res.times["frame_s"], res.wall_s, res.frames)
+        med = report["median_ms"]
+        _say(f"{res.frames} frames {size[0]}x{size[1]} in {res.wall_s:.1f} s: {f['mean']:.1f} fps "
+             f"(min {f['min']:.1f}, median {f['median']:.1f}, p95 {f['p95']:.1f}); median ms: "
+             f"forward {med['forward_s']:.1f}, upload {med['upload_s']:.1f}, render {med['render_s']:.1f}, "
+             f"readback {med['readback_s']:.1f}, encode {med['encode_s']:.1f}")
+        _say(f"{scene.neuron_count:,} neurons, {scene.edge_count:,} edges on {report['gl_renderer']}")
+        _say(f"wrote {out} and {rep}")
+        print(rep)
+        return 0
+    _say(f"wrote {res.frames} frames ({size[0]}x{size[1]}, {fps} fps) to {out}" + (f" and {rep}" if rep else ""))
+    print(out)
+    return 0

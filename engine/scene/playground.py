@@ -1,0 +1,59 @@
+"""Playground scene: the classifier's network scene placed beside the decision field's box, and a
+camera framing both (plain data, no GL)."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.model.graph import LayerGraph
+from engine.scene.camera import Camera
+from engine.scene.file import SceneSpec
+from engine.scene.nodes import Scene
+
+NET_TEXEL, NET_GAP, LABEL_HEIGHT = 0.25, 1.0, 0.22
+
+
+def translate(scene: Scene, offset) -> Scene:
+    """Move every slab, edge and label of ``scene`` by ``offset`` (in place; returns it)."""
+    off = np.asarray(offset, np.float64)
+    for s in scene.slabs:
+        s.origin = np.asarray(s.origin, np.float64) + off
+    for e in scene.edges:
+        e.positions = np.asarray(e.positions, np.float64) + off
+    for lb in scene.labels:
+        lb.position = np.asarray(lb.position, np.float64) + off
+    return scene
+
+
+def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: float = 2.0,
+                  title: str = "playground") -> Scene:
+    """The classifier's layers (data flow along -z) standing to the right (+x) of the field box,
+    centred on it in z; the camera frames the field and the network together."""
+    from engine.pipeline import scene_from_graph
+
+    scene = scene_from_graph(graph, SceneSpec(model=graph.model_name, layout={"texel": NET_TEXEL, "gap": NET_GAP},
+                                              look={"show_labels": True}))
+    for lb in scene.labels:
+        lb.height = LABEL_HEIGHT
+    lo, hi = scene.bbox
+    c = np.asarray(field_center, np.float64)
+    x_left = c[0] + field_half * 1.6
+    offset = np.array([x_left - lo[0], c[1] - (lo[1] + hi[1]) / 2, c[2] - (lo[2] + hi[2]) / 2])
+    translate(scene, offset)
+    scene.title = title
+    scene.camera = framing_camera(scene, c, field_half)
+    return scene
+
+
+def framing_camera(scene: Scene, field_center, field_half: float) -> Camera:
+    """A camera above and in front of the field and the network, looking at their middle."""
+    lo, hi = scene.bbox
+    c = np.asarray(field_center, np.float64)
+    lo = np.minimum(lo, c - field_half)
+    hi = np.maximum(hi, c + field_half)
+    mid = (lo + hi) / 2
+    span = float(np.max(hi - lo))
+    cam = Camera(position=mid + np.array([0.0, 0.55, 1.0]) * span * 0.95)
+    return cam.look_at(mid)
+
+
+__all__ = ["network_scene", "translate", "framing_camera"]

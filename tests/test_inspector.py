@@ -1,0 +1,53 @@
+"""The viewer's pick inspector as plain data: contribution lines, highlight segments, kernel panel."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.app.inspector import Inspector, neuron_position
+from engine.compute.contrib import bias_of, contributions
+from engine.compute.unmosaic import SceneValues
+from engine.pipeline import LiveOptions, load
+from engine.scene.file import resolve_spec
+from engine.scene.pick import Pick
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load(resolve_spec("cnn"), LiveOptions(input="noise"))
+
+
+def pick_of(scene, layer_id, index):
+    s = scene.slab(layer_id)
+    col, row = next((c, r) for r in range(s.rows) for c in range(s.cols) if s.index(c, r) == index)
+    return Pick(s, 1.0, s.center, col, row)
+
+
+def test_linear_pick_lines_and_segments(loaded):
+    g, scene = loaded.graph, loaded.scene
+    lin = next(l for l in g.layers if l.kind == "linear")
+    ins = Inspector(scene, g, loaded.model, loaded.session, k=5)
+    got = ins.inspect(pick_of(scene, lin.id, 3))
+    assert got.panel is None
+    assert got.lines[0].startswith("live value") and len(got.lines) == 6
+    assert all(line.lstrip().startswith("from ") for line in got.lines[1:])
+    assert got.positions.shape == (10, 3) and got.weights.shape == (10,)
+    assert np.allclose(got.positions[1::2], neuron_position(scene.slab(lin.id), 3))
+    assert np.abs(got.weights).max() == pytest.approx(1.0)
+    # the live value equals contributions + bias (the session's newest frame, not stale slabs)
+    vals = SceneValues(scene, loaded.session)
+    allc = contributions(loaded.model, g, lin, 3, vals, k=None)
+    assert sum(c.value for c in allc) + bias_of(loaded.model, lin, 3) == pytest.approx(float(vals[lin.id][3]), abs=1e-4)
+    src = scene.slab(allc[0].src_layer_id)
+    assert np.allclose(got.positions[0], neuron_position(src, allc[0].src_index))
+
+
+def test_conv_pick_shows_kernels_and_model_less_viewer_skips(loaded):
+    g, scene = loaded.graph, loaded.scene
+    conv = next(l for l in g.layers if l.kind == "conv")
+    got = Inspector(scene, None, None, loaded.session).inspect(pick_of(scene, conv.id, 100))
+    assert got.panel is not None and got.panel.shape[2] == 4        # model and graph from the session
+    assert any("RGB" in line for line in got.lines) and got.positions.shape[0] == 6   # 3 input channels
+    bare = Inspector(scene).inspect(pick_of(scene, conv.id, 100))
+    assert bare.lines == [] and bare.positions is None and bare.panel is None
+    assert Inspector(scene, g, loaded.model).inspect(None).positions is None

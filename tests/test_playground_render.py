@@ -1,0 +1,144 @@
+"""Playground drawing on EGL/llvmpipe: field textures, raymarched isosurfaces, height fields, recording."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.cli import main
+from engine.compute.classifier import MLP
+from engine.compute.field import FieldEvaluator
+from engine.compute.playground import PlaygroundSession
+from engine.render.context import OffscreenContext
+from engine.render.renderer import Renderer
+from engine.render.volume import FieldLayer
+from engine.scene.camera import Camera
+from engine.scene.nodes import Scene
+
+SIZE = (200, 150)
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    with OffscreenContext() as c:
+        yield c
+
+
+def _probs(model, x):
+    with torch.no_grad():
+        return torch.softmax(model(torch.as_tensor(x, dtype=torch.float32)), 1).numpy()
+
+
+@pytest.mark.parametrize("dims,res", [(2, 512), (3, 128)])
+def test_texture_equals_class_probabilities(ctx, dims, res):
+    model = MLP(dims, [8, 8], 2, "tanh", seed=4)
+    field = FieldEvaluator(dims, res).evaluate(model)
+    layer = FieldLayer(dims)
+    try:
+        layer.upload(field)
+        tex = layer.read_texture()
+    finally:
+        layer.release()
+    assert tex.shape == (res,) * dims
+    idx = np.random.default_rng(1).integers(0, res, (50, dims))
+    expect = _probs(model, np.array([field.point(i) for i in idx]))[:, 1]
+    np.testing.assert_allclose(tex[tuple(idx[:, k] for k in reversed(range(dims)))], expect, atol=1e-5)
+
+
+def _render(layer, cam):
+    r = Renderer(Scene([]), SIZE)
+    try:
+        r.extra_drawables.append(layer)
+        r.draw(cam)
+        return r.read_pixels().astype(np.int32)
+    finally:
+        r.release()
+
+
+def test_isosurface_moves_when_weights_change(ctx):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    with torch.no_grad():      # boundary: the plane x = 0.3 (logit difference 4 * (x - 0.3))
+        model[0].weight.copy_(torch.tensor([[-2.0, 0, 0], [2.0, 0, 0]]))
+        model[0].bias.copy_(torch.tensor([0.6, -0.6]))
+    ev = FieldEvaluator(3, 48)
+    layer = FieldLayer(3, steps=64)
+    cam = Camera(position=np.array([0.0, 1.5, 7.0])).look_at([0, 0, 0])
+    try:
+        layer.upload(ev.evaluate(model))
+        a = _render(layer, cam)
+        with torch.no_grad():
+            model[0].bias.copy_(torch.tensor([-0.6, 0.6]))          # boundary moves to x = -0.3
+        layer.upload(ev.evaluate(model))
+        b = _render(layer, cam)
+        layer.show_box = False
+        with torch.no_grad():
+            model[0].weight.zero_()                                 # p = 0.5 - eps everywhere: no shell crossing
+            model[0].bias.copy_(torch.tensor([0.0, -0.01]))
+        layer.upload(ev.evaluate(model))
+        empty = _render(layer, cam)
+    finally:
+        layer.release()
+    diff = np.abs(a - b).sum(axis=2)
+    assert (diff > 30).mean() > 0.01, "the isosurface did not move"
+    # the boundary shell (whitish: bright in every channel) sits right of centre first, left of it after
+    def centroid(img):
+        w = (img.min(axis=2) > 60).sum(axis=0).astype(float)
+        return float((w * np.arange(len(w))).sum() / max(w.sum(), 1.0))
+    assert centroid(a) > SIZE[0] / 2 > centroid(b), (centroid(a), centroid(b))
+    assert a.sum(axis=2).mean() > empty.sum(axis=2).mean() + 5
+
+
+def test_height_field_and_points_render(ctx):
+    s = PlaygroundSession(dataset="circles", layers=[6], seed=0, resolution=128)
+    s.train(30)
+    layer = FieldLayer(2)
+    try:
+        layer.upload(s.refresh())
+        cam = Camera(position=np.array([0.0, 7.0, 0.01])).look_at([0, 0, 0])
+        img = _render(layer, cam)
+        layer.set_points(s.data.x, s.data.y)
+        with_points = _render(layer, cam)
+    finally:
+        layer.release()
+    centre = img[SIZE[1] // 2 - 10:SIZE[1] // 2 + 10, SIZE[0] // 2 - 10:SIZE[0] // 2 + 10].reshape(-1, 3).mean(0)
+    assert centre.max() > 60                       # the surface is drawn (not background)
+    assert np.abs(with_points - img).sum(axis=2).astype(bool).mean() > 0.005
+
+
+def test_stage_pick_and_activations(ctx):
+    from engine.app.playground import apply_key
+    from engine.app.playground_stage import PlaygroundStage
+    s = PlaygroundSession(dataset="shells3d", layers=[5], seed=0, resolution=32)
+    st = PlaygroundStage(s, SIZE)
+    try:
+        st.frame()
+        o = st.camera.position
+        p = st.pick(o, (np.zeros(3) - o) / np.linalg.norm(o))
+        assert p is not None and np.all(np.abs(p) <= 1)
+        st.point = p
+        before = st.renderer.read_texture(st.scene.slabs[1].layer_id).copy()
+        st.point = -p + 0.05
+        st.frame()
+        assert not np.allclose(st.renderer.read_texture(st.scene.slabs[1].layer_id), before)
+        for key in ("]", "y", "n", "f", "t", "x", "'", "b", "c", "h", "space"):
+            apply_key(s, st, key)
+        st.frame()
+        assert st.paused and s.config.layers == [5, 6] and s.config.activation == "relu"
+        assert len(st.scene.slabs) == len(s.graph.layers)        # network scene follows the new shape
+        st.draw()
+        assert st.read_pixels().shape == (SIZE[1], SIZE[0], 3)
+        assert any("lr 0.06" in line for line in st.hud_lines())
+    finally:
+        st.release()
+
+
+def test_record_playground_scene(tmp_path):
+    import imageio.v3 as iio
+    out = tmp_path / "x.mp4"
+    assert main(["record", "scenes/playground_circles.toml", "-o", str(out), "--duration", "1", "--fps", "5",
+                 "--size", "320x240", "--quiet"]) == 0
+    frames = iio.imread(out)
+    assert frames.shape == (5, 240, 320, 3)
+    diffs = [np.abs(frames[i].astype(int) - frames[i - 1].astype(int)).mean() for i in range(1, len(frames))]
+    assert min(diffs) > 0.5, diffs                 # the boundary forms (and the camera swings) every frame
