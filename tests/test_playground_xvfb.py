@@ -9,40 +9,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = [pytest.mark.display, pytest.mark.skipif(
-    not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (scripts/setup.sh)")]
+from tests.xdisplay import needs_display, virtual_display, wait_for, wait_for_window, window_ids
 
-
-def wait_for(pred, timeout=60.0, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
+pytestmark = needs_display
 
 
 def test_playground_window_trains_and_takes_keys(tmp_path):
-    display = f":{140 + os.getpid() % 50}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
+    with virtual_display((800, 600), base=140) as env:
+        _run_playground(env, tmp_path)
+
+
+def _run_playground(env, tmp_path):
     proc = None
     try:
-        assert wait_for(lambda: subprocess.run(["xdotool", "getmouselocation"], env=env,
-                                               capture_output=True).returncode == 0, 10)
         proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "playground", "--dataset", "xor", "--layers", "4",
                                  "--resolution", "128", "--windowed", "--size", "640x480", "--screenshot-dir",
                                  str(tmp_path), "--max-seconds", "60"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-
-        def window():
-            r = subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env, capture_output=True, text=True)
-            return r.stdout.split()[0] if r.returncode == 0 and r.stdout.split() else None
-
-        assert wait_for(lambda: window() is not None or proc.poll() is not None, 60) and proc.poll() is None, \
-            proc.stderr.read() if proc.poll() is not None else "no window"
-        wid = window()
+        assert wait_for_window(env, proc), proc.stderr.read() if proc.poll() is not None else "no window"
+        wid = window_ids(env)[0]
         subprocess.run(["xdotool", "windowactivate", "--sync", wid], env=env, capture_output=True, timeout=10)
         subprocess.run(["xdotool", "mousemove", "--window", wid, "250", "260"], env=env, check=True, timeout=10)
         for key in ("bracketright", "y", "f"):
@@ -59,5 +44,3 @@ def test_playground_window_trains_and_takes_keys(tmp_path):
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
-        xvfb.terminate()
-        xvfb.wait(5)

@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.xdisplay import needs_display, virtual_display, wait_for, wait_for_window, xdo
+
 from engine.cli import main
 
 SMALL = ["--size", "160x120", "--fps", "10", "--quiet"]
@@ -218,27 +220,21 @@ def test_viewer_keyframes_save_a_scene_file_that_records(tmp_path):
     assert PathBuilder(scene, base=str(base)).default_out() == tmp_path / "mine-path-2.toml"   # never clobbers
 
 
-@pytest.mark.display
+@needs_display[0]
+@needs_display[1]
 def test_viewer_keys_k_and_j_write_a_camera_path(tmp_path):
-    import shutil
-    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("needs Xvfb and xdotool (scripts/setup.sh)")
-    from tests.test_viewer_xvfb import wait_for, xdo
-    display = f":{150 + os.getpid() % 50}"
-    xv = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
     out = tmp_path / "keys.toml"
+    with virtual_display((640, 480), base=150) as env:
+        _keys_k_and_j(env, out)
+
+
+def _keys_k_and_j(env, out):
     proc = None
     try:
-        assert wait_for(lambda: subprocess.run(["xdotool", "getmouselocation"], env=env,
-                                               capture_output=True).returncode == 0, 10), "Xvfb did not start"
         proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", "mlp", "--path-out", str(out),
                                  "--max-seconds", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        assert wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env,
-                                               capture_output=True).returncode == 0 or proc.poll() is not None)
-        assert proc.poll() is None
+        assert wait_for_window(env, proc), "no window"
         time.sleep(1.0)
         xdo(env, "key", "k")
         xdo(env, "keydown", "w")
@@ -252,8 +248,6 @@ def test_viewer_keys_k_and_j_write_a_camera_path(tmp_path):
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
-        xv.terminate()
-        xv.wait(5)
     from engine.scene.file import load_scene_file
     spec = load_scene_file(out)
     assert spec.model == "mlp" and len(spec.camera_path) == 2

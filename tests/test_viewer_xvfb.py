@@ -1,50 +1,24 @@
 """The real viewer in a fullscreen window under Xvfb, driven by xdotool like a user."""
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = [pytest.mark.display, pytest.mark.skipif(
-    not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (scripts/setup.sh)")]
+from tests.xdisplay import needs_display, virtual_display, wait_for, wait_for_window, window_ids, xdo
+
+pytestmark = needs_display
 
 SCREEN = (800, 600)
 
 
 @pytest.fixture(scope="module")
 def xvfb():
-    display = f":{90 + os.getpid() % 50}"
-    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = dict(os.environ, DISPLAY=display)
-    for _ in range(100):
-        if subprocess.run(["xdotool", "getmouselocation"], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("Xvfb did not start")
-    yield env
-    proc.terminate()
-    proc.wait(5)
-
-
-def xdo(env, *args):
-    subprocess.run(["xdotool", *args], env=env, check=True, capture_output=True, timeout=10)
-
-
-def wait_for(pred, timeout=60.0, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
+    with virtual_display(SCREEN) as env:
+        yield env
 
 
 def test_fullscreen_viewer_flies_and_writes_screenshots(xvfb, tmp_path):
@@ -53,11 +27,8 @@ def test_fullscreen_viewer_flies_and_writes_screenshots(xvfb, tmp_path):
                              "--max-seconds", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        found = wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env,
-                                                capture_output=True).returncode == 0 or proc.poll() is not None)
-        assert found and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else "no window"
-        wid = subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env, capture_output=True,
-                             text=True).stdout.split()[0]
+        assert wait_for_window(env, proc), proc.stderr.read() if proc.poll() is not None else "no window"
+        wid = window_ids(env)[0]
         geo = subprocess.run(["xdotool", "getwindowgeometry", wid], env=env, capture_output=True, text=True).stdout
         assert f"{SCREEN[0]}x{SCREEN[1]}" in geo, geo          # fullscreen: covers the whole screen
         xdo(env, "mousemove", "400", "300")
@@ -108,9 +79,7 @@ def test_live_viewer_updates_activations_without_moving(xvfb, tmp_path):
                              "--screenshot-dir", str(tmp_path), "--max-seconds", "120"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Neuroscape"], env=env,
-                                               capture_output=True).returncode == 0 or proc.poll() is not None)
-        assert proc.poll() is None, proc.stderr.read()
+        assert wait_for_window(env, proc), proc.stderr.read() if proc.poll() is not None else "no window"
         xdo(env, "mousemove", "400", "300")
         time.sleep(1.0)
         shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731

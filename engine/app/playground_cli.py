@@ -23,6 +23,9 @@ def add_playground_args(p: argparse.ArgumentParser, size_type) -> None:
     p.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
     p.add_argument("--size", type=size_type, help="window size when windowed, e.g. 1280x720")
     p.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: these small models run several times slower and "
+                        "erratically on more threads, measured in benchmarks/field_eval.py)")
     p.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
 
 
@@ -38,6 +41,9 @@ def config_of(args):
 def cmd_playground(args) -> int:
     from engine.app.window import require_display
     from engine.compute.playground import PlaygroundSession
+    if args.threads and args.threads > 0:
+        import torch
+        torch.set_num_threads(args.threads)
     session = PlaygroundSession(config_of(args))   # bad parameters, data or models fail before a window opens
     require_display()
     from engine.app.playground import PlaygroundApp
