@@ -110,6 +110,9 @@ class PlaygroundApp:
         if key == g.KEY_P:
             self._shot = True
             return
+        if key == g.KEY_M:
+            self.export_mesh()
+            return
         if key == g.KEY_F11:
             self.window.toggle_fullscreen()
             return
@@ -145,6 +148,20 @@ class PlaygroundApp:
         save_png(self.stage.read_pixels(), path)
         self.screenshots.append(path)
         print(f"screenshot: {path}", flush=True)
+        return path
+
+    def export_mesh(self) -> Path | None:
+        """M: the current p = 0.5 isosurface as an OBJ beside the screenshots (3D fields)."""
+        from engine.compute.mesh import export_mesh
+        self.screenshot_dir.mkdir(parents=True, exist_ok=True)
+        path = self.screenshot_dir / f"isosurface-{time.strftime('%Y%m%d-%H%M%S')}.obj"
+        try:
+            export_mesh(self.session.field, path)
+        except NeuroscapeError as e:
+            self.stage.status = f"cannot: {e}"
+            return None
+        self.stage.status = f"mesh: {path}"
+        print(f"mesh: {path}", flush=True)
         return path
 
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
