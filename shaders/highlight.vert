@@ -9,7 +9,7 @@ layout(location = 1) in vec3 a_to;
 layout(location = 2) in vec2 a_t_side;
 layout(location = 3) in float a_weight;
 
-uniform float u_width;     // pixels
+uniform float u_width;     // pixels, for |weight| = 1; weaker segments are thinner (down to 30%)
 
 out float v_weight;
 
@@ -25,7 +25,8 @@ void main() {
     d = length(d) > 1e-6 ? normalize(d) : vec2(1.0, 0.0);
     vec2 n = vec2(-d.y, d.x);
     vec4 c = a_t_side.x < 0.5 ? ca : cb;
-    c.xy += n * a_t_side.y * u_width / px * c.w;
+    float width = u_width * mix(0.3, 1.0, clamp(abs(a_weight), 0.0, 1.0));
+    c.xy += n * a_t_side.y * width / px * c.w;
     v_weight = a_weight;
     gl_Position = c;
 }

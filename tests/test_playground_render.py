@@ -142,3 +142,25 @@ def test_record_playground_scene(tmp_path):
     assert frames.shape == (5, 240, 320, 3)
     diffs = [np.abs(frames[i].astype(int) - frames[i - 1].astype(int)).mean() for i in range(1, len(frames))]
     assert min(diffs) > 0.5, diffs                 # the boundary forms (and the camera swings) every frame
+
+
+def test_weights_are_drawn_as_wide_coloured_edges(ctx):
+    from engine.app.playground_stage import PlaygroundStage
+    from engine.render.overlay import highlight_vertices
+    s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
+    st = PlaygroundStage(s, (640, 480))
+    try:
+        assert not any(e.kind == "weights" for e in st.scene.edges)    # not thin GL lines ...
+        assert st.renderer.overlay.vertices > 0                         # ... but overlay quads
+        # quad width follows |w|: the vertex data carries each segment's signed, normalized weight
+        v = highlight_vertices(np.zeros((4, 3), np.float32), np.array([1.0, 1.0, -0.2, -0.2], np.float32))
+        assert v[0, 8] == 1.0 and v[6, 8] == pytest.approx(-0.2)
+        st.frame()
+        st.renderer.set_hud(None)                                      # the network, not the HUD text
+        st.draw()
+        img = st.read_pixels().astype(int)
+        warm = (img[..., 0] > 200) & (img[..., 1] > 180) & (img[..., 2] < 90)     # positive weights
+        cold = (img[..., 0] < 90) & (img[..., 1] > 200) & (img[..., 2] > 200)     # negative weights
+        assert warm.sum() > 20 and cold.sum() > 20
+    finally:
+        st.release()

@@ -36,11 +36,20 @@ def wait_for_window(env, proc, timeout=60.0):
 
 @contextlib.contextmanager
 def virtual_display(size=(800, 600), base=90):
-    """Start Xvfb on a free-ish display number; yield an environment whose DISPLAY points at it."""
-    display = f":{base + os.getpid() % 50}"
-    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
+    """Start Xvfb on a display number it picks itself (-displayfd: never one in use or with a stale
+    lock) and -noreset (no server reset when the last window closes); yield an environment whose
+    DISPLAY points at it. ``base`` is kept for callers; Xvfb chooses the number."""
+    r, w = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", f"{size[0]}x{size[1]}x24",
+                             "-nolisten", "tcp", "-noreset"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            pass_fds=(w,))
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        pytest.fail("Xvfb did not start (no display number)")
+    env = dict(os.environ, DISPLAY=f":{number}", PYTHONUNBUFFERED="1")
     try:
         ok = wait_for(lambda: subprocess.run(["xdotool", "getmouselocation"], env=env,
                                              capture_output=True).returncode == 0, 10)

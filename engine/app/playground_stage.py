@@ -27,6 +27,13 @@ def sparkline(values: list[float], width: int = 40, lo: float | None = None, hi:
     return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in np.clip(t, 0, 1))
 
 
+def _take_weight_edges(scene) -> list:
+    """Remove the scene's weight edge sets (drawn as wide overlay lines instead) and return them."""
+    weights = [e for e in scene.edges if e.kind == "weights"]
+    scene.edges = [e for e in scene.edges if e.kind != "weights"]
+    return weights
+
+
 class PlaygroundStage:
     """Renderer + field layer for ``session``; call :meth:`frame` once per displayed frame."""
 
@@ -36,8 +43,10 @@ class PlaygroundStage:
 
         self.session = session
         self.scene = network_scene(session.graph, FIELD_CENTER, FIELD_HALF, title="playground")
+        weights = _take_weight_edges(self.scene)
         self.camera: Camera = self.scene.camera
         self.renderer = Renderer(self.scene, size, samples=samples)
+        self._show_weights(weights)
         self.layer = FieldLayer(session.data.dims, FIELD_CENTER, FIELD_HALF)
         self.renderer.extra_drawables.append(self.layer)
         self.paused = False
@@ -52,6 +61,15 @@ class PlaygroundStage:
         self.seconds: dict[str, float] = {}
 
     # ------------------------------------------------------------------ sync
+    def _show_weights(self, weights: list) -> None:
+        """Weights as edge width and colour: the overlay's screen-space quads (GL core has no wide
+        lines); width and brightness follow |w| (normalized per layer), warm positive, cold negative."""
+        if weights:
+            self.renderer.set_highlight(np.concatenate([e.positions for e in weights]).astype(np.float32),
+                                        np.concatenate([e.weights for e in weights]).astype(np.float32))
+        else:
+            self.renderer.clear_highlight()
+
     def _rebuild_network(self) -> None:
         """New network scene from the session's graph (after a shape change or to show new weights)."""
         s = self.session
@@ -65,9 +83,11 @@ class PlaygroundStage:
                 lb.text += f"  |grad| {dyn.grad_norm[name]:.3f}  |w| {dyn.weight_mean.get(name, 0):.2f}"
             elif name in dyn.dead_share:
                 lb.text += f"  dead {dyn.dead_share[name]:.0%}"
+        weights = _take_weight_edges(scene)
         self.scene = scene
         self.renderer.scene = scene
         self.renderer.rebuild()
+        self._show_weights(weights)
         self._versions = (s.structure_version, self._versions[1])
         self._since_weights = 0
 
