@@ -90,15 +90,11 @@ class PlaygroundApp:
         self.screenshots: list[Path] = []
         self._drag = None
         self._shot = False
-        g, h = self.window.glfw, self.window.handle
-        g.set_key_callback(h, self._on_key)
-        g.set_mouse_button_callback(h, self._on_button)
-        g.set_cursor_pos_callback(h, self._on_cursor)
-        g.set_scroll_callback(h, lambda _w, _dx, dy: self.controls.scroll(dy))
+        self.window.connect(self)
 
     def _on_key(self, _w, key, _sc, action, mods) -> None:
         g = self.window.glfw
-        moves = {g.KEY_W: "w", g.KEY_A: "a", g.KEY_S: "s", g.KEY_D: "d", g.KEY_Q: "q", g.KEY_E: "e"}
+        moves = self.window.move_keys()
         if key in moves:
             self.controls.key(moves[key], action != g.RELEASE)
             return

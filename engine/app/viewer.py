@@ -58,17 +58,13 @@ class Viewer:
 
     # ---- callbacks ---------------------------------------------------------------------
     def _install_callbacks(self) -> None:
-        g, h = self.window.glfw, self.window.handle
-        g.set_key_callback(h, self._on_key)
-        g.set_mouse_button_callback(h, self._on_button)
-        g.set_cursor_pos_callback(h, self._on_cursor)
-        g.set_scroll_callback(h, lambda _w, _dx, dy: self.controls.scroll(dy))
+        self.window.connect(self)
 
     def _on_key(self, _w, key, _sc, action, mods) -> None:
         g = self.window.glfw
         down = action != g.RELEASE
         self.controls.fast = bool(mods & g.MOD_SHIFT) if key not in (g.KEY_LEFT_SHIFT, g.KEY_RIGHT_SHIFT) else down
-        names = {g.KEY_W: "w", g.KEY_A: "a", g.KEY_S: "s", g.KEY_D: "d", g.KEY_Q: "q", g.KEY_E: "e"}
+        names = self.window.move_keys()
         if key in names:
             self.controls.key(names[key], down)
         if action != g.PRESS:

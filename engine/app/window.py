@@ -79,6 +79,20 @@ class Window:
                                  mode.refresh_rate)
         self.fullscreen = not self.fullscreen
 
+    def connect(self, app) -> None:
+        """Forward key, mouse button, cursor and scroll events to ``app._on_key``, ``app._on_button``,
+        ``app._on_cursor`` and ``app.controls.scroll`` (shared by the viewer and the playground)."""
+        g, h = self.glfw, self.handle
+        g.set_key_callback(h, app._on_key)
+        g.set_mouse_button_callback(h, app._on_button)
+        g.set_cursor_pos_callback(h, app._on_cursor)
+        g.set_scroll_callback(h, lambda _w, _dx, dy: app.controls.scroll(dy))
+
+    def move_keys(self) -> dict[int, str]:
+        """glfw key -> fly-control name (engine/app/controls.py MOVE_KEYS)."""
+        g = self.glfw
+        return {g.KEY_W: "w", g.KEY_A: "a", g.KEY_S: "s", g.KEY_D: "d", g.KEY_Q: "q", g.KEY_E: "e"}
+
     def should_close(self) -> bool:
         return bool(self.glfw.window_should_close(self.handle))
 
