@@ -1,9 +1,11 @@
 """Neuroscape: any PyTorch model as a live 3D scene.
 
 Public API (kept small; see README):
-    record(model, example_inputs) -> LayerGraph
-    build_scene(graph, **look) -> Scene
-    render_image(scene, size=(w, h), camera=None) -> np.ndarray (H x W x 3, uint8)
+    engine.record(model, example_inputs, capture=True) -> LayerGraph
+    engine.pipeline.scene_from_graph(graph) -> Scene
+    engine.pipeline.load(spec, LiveOptions(...)) -> Loaded (graph, scene, live session)
+    engine.render.render_image(scene, size=(w, h), camera=None) -> np.ndarray (H x W x 3, uint8)
+    engine.compute.playground.train_playground(model_or_layers, dataset, steps) -> session
 """
 from engine.model.graph import Layer, LayerGraph, Edge
 
