@@ -163,34 +163,16 @@ class PlaygroundApp:
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Train and draw until Esc (or the limits, for tests); returns the frames drawn."""
         st = self.stage
-        start = last = fps_t = time.monotonic()
-        n = fps_n = 0
+        n = 0
         try:
-            while not self.window.should_close():
-                self.window.poll()
-                now = time.monotonic()
-                self.controls.update(min(now - last, 0.1))
-                last = now
-                size = self.window.framebuffer_size
-                if size[0] == 0 or size[1] == 0:
-                    time.sleep(0.05)
-                    continue
-                if size != st.renderer.size:
-                    st.renderer.resize(size)
+            for size, st.fps in self.window.frames(self.controls, st.renderer, max_seconds, max_frames):
                 st.frame()
                 st.draw()
                 if self._shot:
                     self._shot = False
                     self.screenshot()
                 st.renderer.draw_to(0, size)
-                self.window.swap()
                 n += 1
-                fps_n += 1
-                if now - fps_t >= 0.5:
-                    st.fps, fps_t, fps_n = fps_n / (now - fps_t), now, 0
-                if (max_frames is not None and n >= max_frames) or \
-                        (max_seconds is not None and now - start >= max_seconds):
-                    break
         finally:
             st.release()
             self.window.destroy()

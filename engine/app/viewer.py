@@ -192,21 +192,9 @@ class Viewer:
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""
         self._screenshot_pending = False
-        start = last = fps_t = time.monotonic()
-        fps_frames = 0
         hud = None
         try:
-            while not self.window.should_close():
-                self.window.poll()
-                now = time.monotonic()
-                self.controls.update(min(now - last, 0.1))
-                last = now
-                size = self.window.framebuffer_size
-                if size[0] == 0 or size[1] == 0:   # minimized
-                    time.sleep(0.05)
-                    continue
-                if size != self.renderer.size:
-                    self.renderer.resize(size)
+            for size, self.fps in self.window.frames(self.controls, self.renderer, max_seconds, max_frames):
                 self._poll_live()
                 lines = self.hud_lines()
                 if lines != hud:
@@ -217,15 +205,7 @@ class Viewer:
                     self._screenshot_pending = False
                     self.screenshot()
                 self.renderer.draw_to(0, size)
-                self.window.swap()
                 self.frames += 1
-                fps_frames += 1
-                if now - fps_t >= 0.5:
-                    self.fps, fps_t, fps_frames = fps_frames / (now - fps_t), now, 0
-                if max_frames is not None and self.frames >= max_frames:
-                    break
-                if max_seconds is not None and now - start >= max_seconds:
-                    break
         finally:
             if self.worker is not None:
                 self.worker.stop()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import time
+from typing import Iterator
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
@@ -92,6 +94,36 @@ class Window:
         """glfw key -> fly-control name (engine/app/controls.py MOVE_KEYS)."""
         g = self.glfw
         return {g.KEY_W: "w", g.KEY_A: "a", g.KEY_S: "s", g.KEY_D: "d", g.KEY_Q: "q", g.KEY_E: "e"}
+
+    def frames(self, controls, renderer, max_seconds: float | None = None,
+               max_frames: int | None = None) -> Iterator[tuple[tuple[int, int], float]]:
+        """The render loop shared by the viewer and the playground: poll input, advance the camera
+        controls by the elapsed time, follow window resizes (skip while minimized), then yield
+        (framebuffer size, measured fps) for the caller to draw; swap and count after each draw.
+        Ends on Esc/close or at the limits (for tests)."""
+        start = last = fps_t = time.monotonic()
+        n = fps_n = 0
+        fps = 0.0
+        while not self.should_close():
+            self.poll()
+            now = time.monotonic()
+            controls.update(min(now - last, 0.1))
+            last = now
+            size = self.framebuffer_size
+            if size[0] == 0 or size[1] == 0:   # minimized
+                time.sleep(0.05)
+                continue
+            if size != renderer.size:
+                renderer.resize(size)
+            yield size, fps
+            self.swap()
+            n += 1
+            fps_n += 1
+            if now - fps_t >= 0.5:
+                fps, fps_t, fps_n = fps_n / (now - fps_t), now, 0
+            if (max_frames is not None and n >= max_frames) or \
+                    (max_seconds is not None and now - start >= max_seconds):
+                return
 
     def should_close(self) -> bool:
         return bool(self.glfw.window_should_close(self.handle))
