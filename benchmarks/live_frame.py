@@ -1,9 +1,12 @@
-"""Per-frame cost of live mode (forward + capture + reduce + upload of every displayed layer's
-activations) divided by one bare forward pass, same run, interleaved. Also the texture upload rate
-against a plain memcpy of the same bytes.
+"""Per-frame cost of live mode -- forward + capture of every displayed layer + statistics +
+upload into the renderer -- divided by one bare forward pass of the same model, same run,
+interleaved. Two upload paths: "shared" (GL_AMD_pinned_memory: GL reads the output tensors where
+the forward pass wrote them) and "copy" (one glBufferSubData per layer, what drivers without the
+extension get), with the copy path's GB/s against a plain memcpy of the same bytes. Also the far
+pyramids a first overview frame rebuilds (render side, only for layers drawn as slabs).
 
 Goal (issue 3): at most 1.10x the bare forward pass.
-Usage: .venv/bin/python benchmarks/live_frame.py [--model resnet50] [--repeat 5]
+Usage: .venv/bin/python benchmarks/live_frame.py [--model resnet50] [--repeat 9]
 """
 from __future__ import annotations
 
@@ -23,39 +26,56 @@ from common import med, save  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="resnet50")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
+    import engine.render.preload  # noqa: F401 - before any GL context
     import torch
+    from OpenGL import GL
 
     from engine.pipeline import LiveOptions, load
     from engine.render.context import OffscreenContext
     from engine.render.renderer import Renderer
     from engine.scene.file import resolve_spec
 
-    loaded = load(resolve_spec(args.model), LiveOptions(input="noise", live=True), ring=3)
+    loaded = load(resolve_spec(args.model), LiveOptions(input="noise", live=True))
     sess, model, ex = loaded.session, loaded.model, loaded.example
     with OffscreenContext() as ctx:
         r = Renderer(loaded.scene, (640, 360))
-        bare, live, upload, parts = [], [], [], []
-        nbytes = 0
-        for i in range(args.repeat + 1):
-            t = time.perf_counter()
+        vals = r.values
+        shared_ok = vals.zero_copy
+
+        def bare() -> None:
             with torch.no_grad():
                 model(*ex.args, **ex.kwargs)
-            b = time.perf_counter() - t
+
+        def live(i: int, zero_copy: bool) -> tuple[float, dict]:
+            vals.zero_copy = zero_copy and shared_ok
             t = time.perf_counter()
             frame = sess.compute(i)
             t_up = time.perf_counter()
             sess.apply(frame, i, renderer=r)
             r.finish()
             end = time.perf_counter()
-            if i == 0:
-                continue                       # warm-up
-            bare.append(b)
-            live.append(end - t)
-            upload.append(end - t_up)
-            parts.append(frame.seconds)
-            nbytes = sum(lf.mosaic.nbytes for lf in frame.layers.values())
+            assert frame.error is None, frame.error
+            return end - t, {**frame.seconds, "upload": end - t_up}
+
+        times: dict[str, list[float]] = {"bare": [], "shared": [], "copy": []}
+        parts: dict[str, list[dict]] = {"shared": [], "copy": []}
+        for i in range(args.repeat + 2):
+            t = time.perf_counter()
+            bare()
+            b = time.perf_counter() - t
+            s, ps = live(2 * i, True)
+            c, pc = live(2 * i + 1, False)
+            if i < 2:
+                continue                       # warm-up (the first replay calibrates)
+            times["bare"].append(b)
+            times["shared"].append(s)
+            times["copy"].append(c)
+            parts["shared"].append(ps)
+            parts["copy"].append(pc)
+        frame = sess.last
+        nbytes = sum(lf.values.nbytes for lf in frame.layers.values())
         src = np.ones(nbytes // 4, np.float32)
         dst = np.empty_like(src)
         memcpy = []
@@ -63,20 +83,46 @@ def main() -> None:
             t = time.perf_counter()
             np.copyto(dst, src)
             memcpy.append(time.perf_counter() - t)
+        # far pyramids: every layer drawn as a slab after a new frame (the overview)
+        far = []
+        for k in range(3):
+            sess.apply(sess.compute(100 + k), 0, renderer=r)
+            r.finish()
+            t = time.perf_counter()
+            for i, tex in enumerate(vals.far):
+                if tex:
+                    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+                    vals.ensure_far(i)
+            r.finish()
+            far.append(time.perf_counter() - t)
         gl = ctx.renderer
+        probe = sess.probe
+        replays, recordings = probe.replays, probe.recordings
+        flipped, cloned = len(probe.replayer.flipped), len(probe.replayer.clone)
         r.release()
-    ratio = med(live) / med(bare)
-    up_gbs = nbytes / med(upload) / 1e9
+    sess.close()
+    b = med(times["bare"])
+    ratio = {k: med(times[k]) / b for k in ("shared", "copy")}
+    up_copy = med([p["upload"] for p in parts["copy"]])
     cp_gbs = nbytes / med(memcpy) / 1e9
-    print(f"{args.model}: bare forward {med(bare)*1e3:.0f} ms, live frame {med(live)*1e3:.0f} ms "
-          f"-> {ratio:.2f}x (goal <= 1.10); upload {nbytes/1e6:.0f} MB at {up_gbs:.2f} GB/s vs memcpy {cp_gbs:.2f} GB/s")
-    keys = parts[0].keys() if parts else []
+    copy_gbs = nbytes / up_copy / 1e9
+    print(f"{args.model}: bare forward {b*1e3:.0f} ms; live frame, shared memory {med(times['shared'])*1e3:.0f} ms "
+          f"-> {ratio['shared']:.3f}x (goal <= 1.10, zero-copy {'on' if shared_ok else 'unavailable'}); "
+          f"copy path {med(times['copy'])*1e3:.0f} ms -> {ratio['copy']:.3f}x")
+    print(f"  {nbytes/1e6:.0f} MB a frame; copy-path upload {up_copy*1e3:.1f} ms = {copy_gbs:.2f} GB/s vs memcpy "
+          f"{cp_gbs:.2f} GB/s; far pyramids of every slab {med(far)*1e3:.0f} ms (render side, only after a change)")
+    print(f"  replays {replays}, recordings {recordings}; {flipped} inplace modules made out of place, "
+          f"{cloned} outputs cloned at capture")
     save(f"live_frame_{args.model}", {
-        "model": args.model, "device": str(sess.probe.device), "dtype": str(sess.probe.dtype), "gl_renderer": gl,
-        "bare_forward_s": bare, "live_frame_s": live, "upload_s": upload, "ratio": ratio, "goal_ratio": 1.10,
-        "bytes_per_frame": nbytes, "upload_gbs": up_gbs, "memcpy_gbs": cp_gbs,
-        "parts_median_s": {k: med([p[k] for p in parts]) for k in keys},
-        "neurons": loaded.scene.neuron_count})
+        "model": args.model, "device": str(probe.device), "gl_renderer": gl, "zero_copy": shared_ok,
+        "bare_forward_s": times["bare"], "live_frame_shared_s": times["shared"], "live_frame_copy_s": times["copy"],
+        "ratio": ratio["shared"] if shared_ok else ratio["copy"], "ratio_shared": ratio["shared"],
+        "ratio_copy": ratio["copy"], "goal_ratio": 1.10,
+        "bytes_per_frame": nbytes, "copy_upload_s": up_copy, "copy_upload_gbs": copy_gbs, "memcpy_gbs": cp_gbs,
+        "far_pyramids_s": far,
+        "parts_median_s": {path: {k: med([p[k] for p in ps]) for k in ps[0]} for path, ps in parts.items()},
+        "replays": replays, "recordings": recordings, "inplace_modules_out_of_place": flipped,
+        "outputs_cloned": cloned, "neurons": loaded.scene.neuron_count})
 
 
 if __name__ == "__main__":

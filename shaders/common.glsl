@@ -28,11 +28,18 @@ vec3 diverging(float t) {   // t in [-1, 1], 0 -> centre of the map
     return texture(u_colormaps, vec2(clamp(0.5 * t + 0.5, 0.0, 1.0) * (255.0 / 256.0) + 0.5 / 256.0, 0.75)).rgb;
 }
 
-// Colour of a neuron value: scale maps values into [-1, 1] (signed) or [0, 1].
-vec3 value_color(float value, float scale, bool is_signed) {
+// Slab flags (renderer._pack_params): 1 diverging colormap, 2 log scale, 4 no far pyramid.
+bool has_flag(float flags, int bit) {
+    return (int(flags + 0.5) & bit) != 0;
+}
+
+// Colour of a neuron value: scale maps values into [-1, 1] (signed) or [0, 1]; with the log
+// flag the value is drawn as sign(v) * log1p(|v|) (the scale is then 1 / log1p(max |v|)).
+vec3 value_color(float value, float scale, float flags) {
     if (non_finite(value)) return WARNING_COLOR;
+    if (has_flag(flags, 2)) value = sign(value) * log(1.0 + abs(value));
     float t = value * scale;
-    return is_signed ? diverging(t) : sequential(t);
+    return has_flag(flags, 1) ? diverging(t) : sequential(t);
 }
 
 float fog_amount(vec3 world) {

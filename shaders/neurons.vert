@@ -1,12 +1,13 @@
 #version 330 core
 // Near layers: one point sprite per neuron. No vertex buffer: vertex i is mosaic texel
-// (col, row) = (i % cols, i / cols) and reads its value with texelFetch, so live updates
-// are a single texture write per layer. Padding texels are moved outside the clip volume.
+// (col, row) = (i % cols, i / cols) and reads neuron neuron_index(col, row) from the layer's
+// buffer texture (tensor order, as the forward pass wrote it). Padding texels are moved
+// outside the clip volume.
 #include "common.glsl"
 
 uniform samplerBuffer u_params;
 uniform int u_slab;
-uniform sampler2D u_values;
+uniform samplerBuffer u_values;   // the layer's neurons in tensor order
 uniform float u_max_point;   // GL_POINT_SIZE_RANGE max
 
 out vec3 v_color;
@@ -26,15 +27,16 @@ void main() {
     vec3 v = p2.xyz / p3.y;
     vec3 world = p0.xyz + (float(col) + 0.5) * u + (float(row) + 0.5) * v;
     gl_Position = u_view_proj * vec4(world, 1.0);
-    if (neuron_index(ivec2(col, row), cols, int(p3.z), int(p3.w)) >= int(p2.w)) {
+    int index = neuron_index(ivec2(col, row), cols, int(p3.z), int(p3.w));
+    if (index >= int(p2.w)) {
         gl_Position = vec4(2.0, 2.0, 2.0, 1.0);   // padding: clipped, costs nothing to raster
         gl_PointSize = 1.0;
         v_color = vec3(0.0); v_world = world; v_size = 1.0;
         return;
     }
 
-    float value = texelFetch(u_values, ivec2(col, row), 0).r;
-    v_color = value_color(value, p0.w, p1.w > 0.5);
+    float value = texelFetch(u_values, index).r;
+    v_color = value_color(value, p0.w, p1.w);
     v_world = world;
 
     // disc diameter in pixels; the sprite gets one pixel of margin for the antialiased rim

@@ -1,8 +1,11 @@
 #version 330 core
-// Far layers: the mipmapped value texture averages every neuron into the pixels it covers.
+// Layers as textured quads. Where a texel covers a pixel or more, the neuron itself (buffer
+// texture, tensor order); where pixels cover several texels, the mosaic's mean pyramid, so every
+// neuron is averaged into the pixels it covers. The two are blended across one level.
 #include "common.glsl"
 
-uniform sampler2D u_values;   // R32F, cols x rows, one texel per neuron
+uniform samplerBuffer u_values;   // the layer's neurons in tensor order (R32F or R16F)
+uniform sampler2D u_far;          // mean pyramid of the mosaic, levels 1.. (base level 1)
 
 in vec2 v_uv;
 in vec3 v_world;
@@ -18,11 +21,21 @@ void main() {
 
     vec3 color;
     ivec2 cell = ivec2(min(floor(t), grid - 1.0));
-    if (neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w)) >= int(v_map.z)) {
+    int index = neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w));
+    if (index >= int(v_map.z)) {
         color = u_background.rgb * 1.6 + vec3(0.025);        // padding: no neuron here
     } else {
-        float value = texture(u_values, v_uv).r;
-        color = value_color(value, v_map.x, v_map.y > 0.5);
+        vec2 dx = dFdx(t), dy = dFdy(t);
+        float lod = 0.5 * log2(max(max(dot(dx, dx), dot(dy, dy)), 1e-12));   // GL's level of detail
+        float value;
+        if (lod >= 1.0 && !has_flag(v_map.y, 4)) {
+            value = textureLod(u_far, v_uv, lod - 1.0).r;                   // base level is 1
+        } else {
+            value = texelFetch(u_values, index).r;
+            if (lod > 0.0 && !has_flag(v_map.y, 4))
+                value = mix(value, textureLod(u_far, v_uv, 0.0).r, lod);
+        }
+        color = value_color(value, v_map.x, v_map.y);
     }
 
     // thin darker borders between feature-map tiles, faded out when tiles get small on screen

@@ -69,7 +69,7 @@ def test_pick_finds_layer_and_neuron_under_the_cursor():
     p = pick(sc, o, d)
     assert p is not None and p.slab.layer_id == 0 and (p.col, p.row) == (10, 3)
     assert p.index == 64 + 3 * 8 + 2
-    assert p.value == pytest.approx(float(sc.slab(0).values[3, 10]))
+    assert p.value == pytest.approx(float(sc.slab(0).values[p.index]))
     assert "l0" in p.describe() and "neuron 90" in p.describe()
     assert pick(sc, o, -d) is None             # behind the camera: nothing
     # the nearest slab wins: from the back, the last layer is hit first

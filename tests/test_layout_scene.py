@@ -63,7 +63,8 @@ def test_scene_has_slabs_edges_labels_and_skip_arc():
     # the arc rises above the slabs it skips
     assert skip.positions[:, 1].max() > max(s.bbox[1][1] for s in sc.slabs)
     slab = sc.slab(1)
-    assert slab.values.shape == (slab.rows, slab.cols)
+    assert slab.values.shape == (slab.count,)             # tensor order, as the renderer stores it
+    np.testing.assert_array_equal(slab.values, g.layers[1].values.reshape(-1))
     assert slab.signed and slab.scale == pytest.approx(1 / np.percentile(np.abs(g.layers[1].values), 99.5))
     lo, hi = sc.bbox
     assert np.all(hi > lo - 1e-9)

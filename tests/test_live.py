@@ -41,15 +41,16 @@ def probe_matches_record(name, atol=1e-5):
     f = p.run(ex)
     assert f.error is None and set(f.layers) == {l.id for l in g.layers}
     for l in g.layers:
-        ref = to_mosaic(l.values, p.mosaics[l.id])
-        got = f.layers[l.id].mosaic.astype(np.float32)
+        ref = l.values.reshape(-1)
+        got = f.layers[l.id].values.astype(np.float32)
         np.testing.assert_allclose(got, ref, atol=atol, rtol=1e-5, err_msg=l.name)
         np.testing.assert_allclose(f.layers[l.id].scale, 1 / max(np.abs(l.values).max(), 1e-30), rtol=1e-5)
     # float16 transfer (the CUDA default): equal within float16 rounding
     f16 = LiveProbe(model, g, dtype="float16").run(ex)
     for l in g.layers:
-        ref = to_mosaic(l.values, p.mosaics[l.id])
-        np.testing.assert_allclose(f16.layers[l.id].mosaic.astype(np.float32), ref,
+        ref = l.values.reshape(-1)
+        assert f16.layers[l.id].values.dtype == np.float16
+        np.testing.assert_allclose(f16.layers[l.id].values.astype(np.float32), ref,
                                    atol=1e-3 * max(1.0, float(np.abs(ref).max())), rtol=1e-3, err_msg=l.name)
     return model, ex, g, p
 
@@ -62,7 +63,7 @@ def test_textures_equal_real_layer_outputs_cnn(ctx):
         s.apply(s.compute(0), 0, renderer=r)
         for l in g.layers:
             if l.id in r._index:
-                np.testing.assert_allclose(r.read_texture(l.id), to_mosaic(l.values, s.probe.mosaics[l.id]),
+                np.testing.assert_allclose(r.read_texture(l.id), l.values.reshape(-1),
                                            atol=1e-5, rtol=1e-5, err_msg=l.name)
 
 
@@ -164,11 +165,21 @@ def test_model_that_raises_mid_run_keeps_last_frame():
         np.testing.assert_array_equal(sl.values, b)
 
 
-@pytest.mark.parametrize("shape", [(10, 3, 4), (3, 5000), (7,), (5, 6), (2, 3, 4, 5), (16, 4100)])
-def test_probe_mosaic_fill_matches_layout(shape):
+@pytest.mark.parametrize("shape", [(6, 5, 7), (4, 8, 6), (10,), (3, 7), (2, 3, 4, 5), (3, 5000)])
+def test_far_pyramid_is_the_mosaic_mean_pyramid(shape):
+    """Far slabs sample levels 1.. built from tensor order: equal to 2x2 means of the mosaic
+    image with GL's floor sizes (a side of 1 stays 1)."""
     from engine.layout.mosaic import mosaic_for
+    from engine.render.pyramid import level_sizes, mean_pyramid
     m = mosaic_for(shape)
-    t = torch.arange(int(np.prod(shape)), dtype=torch.float32).reshape(shape)
-    buf = torch.zeros((m.tiles_r, m.th, m.tiles_c, m.tw))
-    LiveProbe._fill(buf, t, m)
-    np.testing.assert_array_equal(buf.numpy().reshape(m.rows, m.cols), to_mosaic(t.numpy(), m))
+    v = np.random.default_rng(0).random(m.count).astype(np.float32)
+    levels = mean_pyramid(v, m)
+    assert [lv.shape for lv in levels] == level_sizes(m.rows, m.cols)
+    src = to_mosaic(v, m).astype(np.float64)
+    for lv in levels:
+        h, w = lv.shape
+        H, W = src.shape
+        ky, kx = (2 if H > 1 else 1), (2 if W > 1 else 1)
+        ref = src[: h * ky, : w * kx].reshape(h, ky, w, kx).mean(axis=(1, 3))
+        np.testing.assert_allclose(lv, ref, atol=1e-5)
+        src = ref

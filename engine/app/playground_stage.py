@@ -126,7 +126,7 @@ class PlaygroundStage:
                     lf = fr.layers.get(sl.layer_id)
                     if lf is not None:
                         self.renderer.set_signed(sl.layer_id, lf.signed)
-                        self.renderer.update_values(sl.layer_id, lf.mosaic, lf.scale)
+                        self.renderer.update_values(sl.layer_id, lf.values, lf.scale)
         self.seconds = {"train": t1 - t0, "field": t2 - t1, "upload": t3 - t2}
         self.renderer.set_hud(self.hud_lines(self.keys))
         self.frames += 1

@@ -49,10 +49,10 @@ class LiveSession:
                 continue
             scale = lf.scale if reveal is None or s.rank <= reveal else 0.0
             if renderer is not None:
-                renderer.set_signed(s.layer_id, lf.signed)
-                renderer.update_values(s.layer_id, lf.mosaic, scale)
+                renderer.set_signed(s.layer_id, lf.signed, lf.log)
+                renderer.attach_values(s.layer_id, lf.values, scale)
             else:
-                s.values, s.scale, s.signed = lf.mosaic, scale, lf.signed
+                s.values, s.scale, s.signed = lf.values, scale, lf.signed
 
     def first_frame(self) -> Frame:
         """Compute frame 0 and write it into the scene (before any renderer exists)."""
@@ -62,6 +62,10 @@ class LiveSession:
             if s.values is not None:
                 s.values = np.array(s.values, dtype=np.float32)
         return f
+
+    def close(self) -> None:
+        """Stop the probe's helper thread and restore modules it switched out of place."""
+        self.probe.close()
 
 
 class ProbeWorker:

@@ -1,17 +1,29 @@
-"""Live probes: one real forward pass per frame, each displayed layer's output reduced on the
-model's device (normalization stats, non-finite count) and laid out as its mosaic there, in the
-transfer dtype, so the renderer writes the bytes as they arrive (one texture write per layer).
+"""Live probes: one real forward pass per frame; each displayed layer's output, in tensor order,
+goes to the renderer as it is -- the shaders map neurons to the mosaic -- with the statistics the
+colormaps need, reduced on the model's device.
 
-Transfer dtype ("auto"): float16 on CUDA (half the bytes over the bus; the GPU builds mipmaps for
-free), float32 on the CPU (host memory is the device: quantizing would add a pass, and the
-software-GL mipmap pyramid is fastest in float32). Texture contents (the documented quantization):
-texel = dtype(value * prescale), prescale = 1 unless |value| would overflow float16 (> 60000);
-the colormap scale per layer is 1 / max|value| ("layer") or 1 / max over all layers ("global");
-with log=True the texel holds sign(v) * log1p(|v|) instead of v.
+CPU (this machine): no copy at all. The replay (engine/model/replay.py) hands over the layers'
+output tensors; the renderer wraps their memory in GL buffers (GL_AMD_pinned_memory on Mesa) or
+copies it once where the driver cannot. Min/max run on a helper thread with one intra-op thread
+while the forward pass goes on: batch-1 CPU inference leaves gaps (syncs, small ops) that the
+reductions fill. glibc is told to keep freed memory (``keep_freed_memory``): holding a frame's
+outputs would otherwise make every forward pass fault fresh pages in (~30% slower).
+
+CUDA: statistics on the device; the outputs are quantized to float16 there (half the bytes over
+the bus) into pinned host buffers, one ring slot per frame in flight. Texels then hold
+dtype(value * prescale), prescale = 1 unless |value| would overflow float16 (> 60000).
+
+The colormap scale per layer is 1 / max|value| ("layer") or 1 / max over all layers ("global");
+with log=True the shaders draw sign(v) * log1p(|v|) and the scale is 1 / log1p(max|v|).
 """
 from __future__ import annotations
 
+import atexit
+import ctypes
+import queue
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +32,7 @@ import torch
 from engine.layout.mosaic import Mosaic, mosaic_for
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
+from engine.model.replay import Replayer, ReplayMismatch
 
 F16_SAFE = 60000.0
 
@@ -27,11 +40,12 @@ F16_SAFE = 60000.0
 @dataclass
 class LayerFrame:
     layer_id: int
-    mosaic: np.ndarray        # (rows, cols) float16 or float32: the texture image
+    values: np.ndarray | None  # flat, tensor order (batch item 0): float32, or float16 on CUDA
     scale: float              # colormap scale for the texels
     signed: bool
     nonfinite: int            # NaN/Inf neurons in this layer
     prescale: float = 1.0     # texel = value * prescale
+    log: bool = False         # drawn as sign(v) * log1p(|v|)
 
 
 @dataclass
@@ -55,8 +69,83 @@ def pick_device(prefer: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+_KEPT = False
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc malloc to keep freed blocks up to 32 MB in the heap instead of returning them
+    to the kernel, so buffers a live frame held are reused without page faults. No-op elsewhere."""
+    global _KEPT
+    if _KEPT:
+        return True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024) == 1 and libc.mallopt(m_trim_threshold, 1 << 30) == 1
+    except (OSError, AttributeError):
+        ok = False
+    _KEPT = ok
+    return ok
+
+
+_ALL_STATS: "weakref.WeakSet[_Stats]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_stats_threads() -> None:
+    """Join the helper threads before the interpreter tears torch down (else: abort at exit)."""
+    for st in list(_ALL_STATS):
+        st.close()
+
+
+class _Stats:
+    """(min, max) of each captured output on a helper thread with one intra-op thread."""
+
+    _MARK = object()
+
+    def __init__(self) -> None:
+        self.q: queue.SimpleQueue = queue.SimpleQueue()
+        self.results: dict[int, tuple[float, float]] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="neuroscape-stats", daemon=True)
+        self.thread.start()
+        _ALL_STATS.add(self)
+
+    def _run(self) -> None:
+        torch.set_num_threads(1)       # per thread: the forward pass keeps its own threads
+        while True:
+            item = self.q.get()
+            if item is None:
+                return
+            if item is self._MARK:
+                self.done.set()
+                continue
+            lid, t = item
+            try:
+                lo, hi = torch.aminmax(t.reshape(-1))
+                self.results[lid] = (float(lo), float(hi))
+            except Exception:  # noqa: BLE001 - e.g. an empty tensor: the caller computes it itself
+                pass
+
+    def submit(self, lid: int, t: torch.Tensor) -> None:
+        self.q.put((lid, t))
+
+    def collect(self) -> dict[int, tuple[float, float]]:
+        self.done.clear()
+        self.q.put(self._MARK)
+        self.done.wait()
+        out, self.results = self.results, {}
+        return out
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            self.q.put(None)
+            if threading.current_thread() is not self.thread:
+                self.thread.join(timeout=5)
+
+
 class LiveProbe:
-    """Runs ``model`` and returns the displayed layers' outputs as float16 mosaics."""
+    """Runs ``model`` and returns the displayed layers' outputs (tensor order) with their scales."""
 
     def __init__(self, model: torch.nn.Module, graph: LayerGraph, layer_ids: list[int] | None = None, *,
                  norm: str = "layer", log: bool = False, dtype: str = "auto", ring: int = 1) -> None:
@@ -71,85 +160,89 @@ class LiveProbe:
         self.dtype = getattr(torch, dtype)
         ids = set(l.id for l in graph.layers) if layer_ids is None else set(layer_ids)
         self.by_name = {l.name: l for l in graph.layers if l.id in ids}
+        self.by_id = {l.id: l for l in self.by_name.values()}
         self.mosaics: dict[int, Mosaic] = {l.id: mosaic_for(l.shape[1:] if len(l.shape) > 1 else l.shape)
                                            for l in self.by_name.values()}
-        # ring > 1: frames rotate through that many buffer sets, so a frame handed to the renderer
-        # (which reads it lazily for mipmaps) is not overwritten by the next ring - 1 frames
+        self.replayer = Replayer(model, graph, set(self.by_id))
+        self.cpu = self.device.type == "cpu"
+        if self.cpu:
+            keep_freed_memory()
+        self._stats = _Stats() if self.cpu else None
+        if self._stats is not None:
+            weakref.finalize(self, self._stats.close)
+        # CUDA: frames rotate through ``ring`` pinned host buffer sets, so a frame handed to the
+        # renderer is not overwritten by the next ring - 1 frames
         self.ring = max(1, ring)
-        self._dev_sets: list[dict[int, torch.Tensor]] = [{} for _ in range(self.ring)]
         self._host_sets: list[dict[int, torch.Tensor]] = [{} for _ in range(self.ring)]
         self.frames = 0
+        self.replays = self.recordings = 0
 
     # ------------------------------------------------------------------------------
-    def _buffer(self, lid: int, m: Mosaic) -> torch.Tensor:
-        """Per-layer (tiles_r, th, tiles_c, tw) buffer on the device, reused every frame."""
-        bufs = self._dev_sets[self.frames % self.ring]
-        b = bufs.get(lid)
-        if b is None:
-            b = bufs[lid] = torch.zeros((m.tiles_r, m.th, m.tiles_c, m.tw), dtype=self.dtype,
-                                                  device=self.device)
-        return b
-
-    @staticmethod
-    def _fill(buf: torch.Tensor, t: torch.Tensor, m: Mosaic) -> None:
-        """Copy ``t`` (tensor order) into the mosaic buffer: reorder + dtype in strided copies.
-        Neuron i goes to tile i // (th*tw) (engine/layout/mosaic.py); the last tile may be partial."""
-        if m.ntiles == 1 and m.tiles_c == 1:
-            buf.view(-1)[: m.count].copy_(t.reshape(-1))
-            return
-        flat = t.reshape(-1)
-        per = m.th * m.tw
-        tiles = buf.permute(0, 2, 1, 3)                      # (tiles_r, tiles_c, th, tw) view
-        whole = m.count // per                               # complete tiles
-        rows_full = whole // m.tiles_c                       # complete rows of complete tiles
-        if rows_full:
-            n = rows_full * m.tiles_c
-            tiles[:rows_full].copy_(flat[: n * per].view(rows_full, m.tiles_c, m.th, m.tw))
-        rest = whole - rows_full * m.tiles_c                  # complete tiles in the next tile row
-        if rest:
-            a = rows_full * m.tiles_c * per
-            tiles[rows_full, :rest].copy_(flat[a: a + rest * per].view(rest, m.th, m.tw))
-        left = m.count - whole * per                         # a partial last tile: whole rows, then a row part
-        if left:
-            tr, tc = divmod(whole, m.tiles_c)
-            tile, a = tiles[tr, tc], whole * per
-            r, c = divmod(left, m.tw)
-            if r:
-                tile[:r].copy_(flat[a: a + r * m.tw].view(r, m.tw))
-            if c:
-                tile[r, :c].copy_(flat[a + r * m.tw: a + left])
-
-    def run(self, inputs: ExampleInputs) -> Frame:
-        """One forward pass; the returned mosaics are valid until the next run()."""
-        from engine.model.recorder import record
-
-        frame = Frame()
-        t0 = time.perf_counter()
+    def _capture(self, inputs: ExampleInputs) -> dict[int, torch.Tensor]:
+        """Outputs of the displayed layers: replayed, or recorded again when the replay does not
+        line up (the first frame of a new input shape, value-dependent control flow)."""
+        submit = self._stats.submit if self._stats is not None else None
+        structural = True
         try:
-            g = record(self.model, inputs, capture="tensor", top_k=0, name=self.graph.model_name)
-        except Exception as e:  # noqa: BLE001 - the viewer keeps running and shows the error
-            frame.error = str(e).splitlines()[0][:300]
-            return frame
-        t1 = time.perf_counter()
-        todo = []
+            out = self.replayer.run(inputs, submit)
+            self.replays += 1
+            return out
+        except ReplayMismatch as e:
+            structural = e.structural
+            if self._stats is not None:
+                self._stats.collect()      # drop partial statistics
+        from engine.model.recorder import record
+        # copies taken as each layer runs: in-place chains (x += y; relu_) keep their own values
+        g = record(self.model, inputs, capture=True, top_k=0, name=self.graph.model_name)
+        self.recordings += 1
+        out = {}
         for l in g.layers:
             ref = self.by_name.get(l.name)
             if ref is None or l.values is None or tuple(l.shape) != tuple(ref.shape):
                 continue
-            t = l.values
-            if t.is_complex():
-                t = t.abs()
-            if not t.is_floating_point():
-                t = t.float()
-            if self.log:
-                t = torch.sign(t) * torch.log1p(t.abs())
-            todo.append((ref.id, t))
-        if not todo:
+            out[ref.id] = torch.from_numpy(np.ascontiguousarray(l.values, np.float32))
+            if submit is not None:
+                submit(ref.id, out[ref.id])
+        if structural and len(out) == len(self.by_id) and not self.replayer.unplayable:
+            # replay this recording from now on
+            mine = {l.id: self.by_name[l.name].id for l in g.layers if l.name in self.by_name}
+            self.replayer.restore()
+            self.replayer = Replayer(self.model, g, set(mine), rename=mine)
+        return out
+
+    def run(self, inputs: ExampleInputs) -> Frame:
+        """One forward pass; the returned values stay valid (and unchanged) while referenced
+        on the CPU, and until ``ring`` more runs on CUDA."""
+        frame = Frame()
+        t0 = time.perf_counter()
+        try:
+            out = self._capture(inputs)
+        except Exception as e:  # noqa: BLE001 - the viewer keeps running and shows the error
+            if self._stats is not None:
+                self._stats.collect()
+            frame.error = str(e).splitlines()[0][:300]
+            return frame
+        t1 = time.perf_counter()
+        if not out:
             frame.error = "no displayed layer matched this input's recording (input shape changed?)"
             return frame
-        # one pass per layer for min and max; a single host sync for all layers
-        stats = torch.stack([torch.stack(torch.aminmax(t.reshape(-1))) for _, t in todo]).float().cpu().numpy()
-        lo, hi = stats[:, 0], stats[:, 1]
+        todo = []
+        for lid, t in out.items():
+            if t.is_complex():
+                t = t.abs()
+            if not t.is_floating_point() or t.dtype in (torch.bfloat16, torch.float64):
+                t = t.float()
+            todo.append((lid, t))
+        if self._stats is not None:
+            got = self._stats.collect()
+            for lid, t in todo:
+                if lid not in got and t.numel():
+                    lo, hi = torch.aminmax(t.reshape(-1))
+                    got[lid] = (float(lo), float(hi))
+            stats = np.array([got.get(lid, (0.0, 0.0)) for lid, _ in todo], np.float64).reshape(-1, 2)
+        else:     # one pass per layer on the device, a single host sync for all layers
+            stats = torch.stack([torch.stack(torch.aminmax(t.reshape(-1))) for _, t in todo]).double().cpu().numpy()
+        lo, hi = stats[:, 0].copy(), stats[:, 1].copy()
         bad = ~(np.isfinite(lo) & np.isfinite(hi))
         nonfinite = np.zeros(len(todo), np.int64)
         for k in np.flatnonzero(bad):                       # rare path: count and mask them
@@ -161,33 +254,38 @@ class LiveProbe:
             else:
                 lo[k] = hi[k] = 0.0
         maxabs = np.maximum(np.abs(lo), np.abs(hi))
+        if self.log:
+            maxabs = np.log1p(maxabs)
         global_max = float(maxabs.max()) if len(maxabs) else 1.0
         t2 = time.perf_counter()
+        hosts = self._host_sets[self.frames % self.ring]
         for k, (lid, t) in enumerate(todo):
-            m = self.mosaics[lid]
-            buf = self._buffer(lid, m)
-            pre = 1.0 if maxabs[k] <= F16_SAFE else F16_SAFE / float(maxabs[k])
-            self._fill(buf, t * pre if pre != 1.0 else t, m)
-            denom = (global_max if self.norm == "global" else float(maxabs[k])) * pre
-            frame.layers[lid] = LayerFrame(lid, None, 1.0 / denom if denom > 0 else 1.0, bool(lo[k] < 0),
-                                           int(nonfinite[k]), pre)
-        t3 = time.perf_counter()
-        dev, hosts = self._dev_sets[self.frames % self.ring], self._host_sets[self.frames % self.ring]
-        for lid, lf in frame.layers.items():
-            buf = dev[lid]
-            if buf.device.type == "cpu":
-                host = buf
+            raw_max = float(max(abs(lo[k]), abs(hi[k])))
+            pre = 1.0 if self.dtype != torch.float16 or raw_max <= F16_SAFE else F16_SAFE / raw_max
+            if self.cpu:
+                if t.dtype != self.dtype or pre != 1.0:       # quantize (a copy); float32 outputs: none
+                    t = (t * pre if pre != 1.0 else t).to(self.dtype)
+                values = t.contiguous().numpy().reshape(-1)
             else:
                 host = hosts.get(lid)
-                if host is None:
-                    host = hosts[lid] = torch.empty_like(buf, device="cpu").pin_memory()
-                host.copy_(buf, non_blocking=True)
-            m = self.mosaics[lid]
-            lf.mosaic = host.numpy().reshape(m.rows, m.cols)
-        if self.device.type == "cuda":
+                if host is None or host.numel() != t.numel():
+                    host = hosts[lid] = torch.empty(t.numel(), dtype=self.dtype, pin_memory=True)
+                src = (t * pre if pre != 1.0 else t).reshape(-1).to(self.dtype)
+                host.copy_(src, non_blocking=True)
+                values = host.numpy()
+            denom = (global_max if self.norm == "global" else float(maxabs[k])) * (1.0 if self.log else pre)
+            frame.layers[lid] = LayerFrame(lid, values, 1.0 / denom if denom > 0 else 1.0, bool(lo[k] < 0),
+                                           int(nonfinite[k]), pre, self.log)
+        if not self.cpu:
             torch.cuda.synchronize(self.device)
-        t4 = time.perf_counter()
+        t3 = time.perf_counter()
         frame.nonfinite = int(nonfinite.sum())
-        frame.seconds = {"forward": t1 - t0, "stats": t2 - t1, "quantize": t3 - t2, "transfer": t4 - t3}
+        frame.seconds = {"forward": t1 - t0, "stats": t2 - t1, "transfer": t3 - t2}
         self.frames += 1
         return frame
+
+    def close(self) -> None:
+        """Stop the statistics thread and give back modules made out of place."""
+        if self._stats is not None:
+            self._stats.close()
+        self.replayer.restore()

@@ -1,48 +1,34 @@
-"""Display mosaics back to tensor order (no GL, no torch): the inverse of
-engine/layout/mosaic.py's ``to_mosaic`` and of the live probe's texel encoding, so the values a
-slab shows can feed computations (contributions of picked neurons)."""
+"""The values a slab shows, in tensor order (no GL, no torch), so they can feed computations
+(contributions of picked neurons): from a live frame, the slab's own values or a mosaic image."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from engine.layout.mosaic import Mosaic
+from engine.layout.mosaic import Mosaic, from_mosaic  # noqa: F401 - re-exported
 from engine.scene.nodes import Scene, Slab
 
 
 def slab_mosaic(slab: Slab) -> Mosaic:
     """The :class:`Mosaic` a slab's texels follow (tiles of ``slab.tile`` texels)."""
-    th, tw = slab.tile if slab.tile else (slab.rows, slab.cols)
-    th, tw = max(1, int(th)), max(1, int(tw))
-    tiles_r, tiles_c = slab.rows // th, slab.cols // tw
-    return Mosaic(int(slab.count), -(-int(slab.count) // (th * tw)), th, tw, tiles_r, tiles_c)
+    return slab.mosaic
 
 
-def from_mosaic(image: np.ndarray, m: Mosaic, *, prescale: float = 1.0, log: bool = False) -> np.ndarray:
-    """Flat float32 values (tensor order, ``m.count`` long) of a (rows, cols) mosaic image.
-
-    Neuron i sits at texel ``m.texel(i)``. ``prescale`` and ``log`` undo the live probe's
-    encoding (texel = value * prescale, or sign(v) * log1p(|v|) when log is on)."""
-    img = np.asarray(image)
-    if img.shape != (m.rows, m.cols):
-        raise ValueError(f"mosaic image is {img.shape}, expected {(m.rows, m.cols)}")
-    tiles = img.reshape(m.tiles_r, m.th, m.tiles_c, m.tw).transpose(0, 2, 1, 3)
-    flat = tiles.reshape(-1)[: m.count].astype(np.float32)
-    if log:
-        flat = np.sign(flat) * np.expm1(np.abs(flat))
-    if prescale not in (0.0, 1.0):
-        flat = flat / np.float32(prescale)
-    return flat
-
-
-def slab_values(slab: Slab, image: np.ndarray | None = None, *, prescale: float = 1.0,
+def slab_values(slab: Slab, values: np.ndarray | None = None, *, prescale: float = 1.0,
                 log: bool = False) -> np.ndarray | None:
-    """A slab's neuron values in tensor order (flat), from ``image`` or else ``slab.values``."""
-    image = slab.values if image is None else image
-    if image is None:
+    """A slab's neuron values in tensor order (flat float32), from ``values`` or else
+    ``slab.values``: flat tensor order, or a (rows, cols) mosaic image."""
+    v = slab.values if values is None else values
+    if v is None:
         return None
-    return from_mosaic(image, slab_mosaic(slab), prescale=prescale, log=log)
+    v = np.asarray(v)
+    if v.size == slab.count:
+        flat = v.reshape(-1).astype(np.float32)
+        if log:
+            flat = np.sign(flat) * np.expm1(np.abs(flat))
+        return flat / np.float32(prescale) if prescale not in (0.0, 1.0) else flat
+    return from_mosaic(v.reshape(slab.rows, slab.cols), slab_mosaic(slab), prescale=prescale, log=log)
 
 
 class SceneValues(Mapping):
@@ -53,7 +39,6 @@ class SceneValues(Mapping):
     def __init__(self, scene: Scene, session=None) -> None:
         self._slabs = {s.layer_id: s for s in scene.slabs}
         self._frame = getattr(session, "last", None) if session is not None else None
-        self._log = bool(getattr(getattr(session, "probe", None), "log", False))
         self._cache: dict[int, np.ndarray | None] = {}
 
     def _decode(self, lid: int) -> np.ndarray | None:
@@ -61,8 +46,8 @@ class SceneValues(Mapping):
         if s is None:
             return None
         lf = self._frame.layers.get(lid) if self._frame is not None else None
-        if lf is not None and lf.mosaic is not None:
-            return slab_values(s, np.array(lf.mosaic, dtype=np.float32), prescale=lf.prescale, log=self._log)
+        if lf is not None and lf.values is not None:
+            return slab_values(s, lf.values, prescale=lf.prescale)
         return slab_values(s)
 
     def __getitem__(self, lid: int) -> np.ndarray:

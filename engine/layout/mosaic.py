@@ -87,3 +87,19 @@ def to_mosaic(values: np.ndarray, m: Mosaic | None = None) -> np.ndarray:
     out.reshape(-1)[: flat.size] = flat
     out = out.reshape(m.tiles_r, m.tiles_c, m.th, m.tw).transpose(0, 2, 1, 3)
     return np.ascontiguousarray(out.reshape(m.rows, m.cols))
+
+
+def from_mosaic(image: np.ndarray, m: Mosaic, *, prescale: float = 1.0, log: bool = False) -> np.ndarray:
+    """Flat float32 values (tensor order, ``m.count`` long) of a (rows, cols) mosaic image: the
+    inverse of ``to_mosaic``. ``prescale`` and ``log`` undo an encoding (texel = value * prescale,
+    or sign(v) * log1p(|v|) when log is on)."""
+    img = np.asarray(image)
+    if img.shape != (m.rows, m.cols):
+        raise ValueError(f"mosaic image is {img.shape}, expected {(m.rows, m.cols)}")
+    tiles = img.reshape(m.tiles_r, m.th, m.tiles_c, m.tw).transpose(0, 2, 1, 3)
+    flat = tiles.reshape(-1)[: m.count].astype(np.float32)
+    if log:
+        flat = np.sign(flat) * np.expm1(np.abs(flat))
+    if prescale not in (0.0, 1.0):
+        flat = flat / np.float32(prescale)
+    return flat

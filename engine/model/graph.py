@@ -33,6 +33,10 @@ class Layer:
     top_w: np.ndarray | None = None
     # Output values of the recording pass (batch item 0), float32, only if record(capture=True).
     values: np.ndarray | None = None
+    # Where a replay finds this layer's output in a later forward pass (engine/model/replay.py):
+    # ("leaf", module name, k-th call), ("func", index of the call outside leaf modules) or
+    # ("input", i); None if it cannot be found again (a module that is not a registered submodule).
+    site: tuple | None = None
 
     @property
     def neurons(self) -> int:

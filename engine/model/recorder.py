@@ -161,8 +161,12 @@ class _Recorder(TorchFunctionMode):
         self.refs: dict[int, Any] = {}   # id(tensor) -> weakref whose callback forgets the id
         self.keep: list = []             # strong references to inputs and parameter views
         self.pview: dict[int, Tensor] = {}  # id(view of a Parameter) -> the Parameter
-        # node: [type, func_or_module, scope_module, srcs, shape, dtype, values, params]
+        # node: [type, func_or_module, scope_module, srcs, shape, dtype, values, params, call]
+        # call: where a replay (engine/model/replay.py) finds the node again: the index of the
+        # function call among all calls made outside leaf modules, or the module's k-th leaf call
         self.nodes: list[list] = []
+        self.fcalls = 0                  # torch function calls seen outside leaf modules
+        self.mcalls: dict[int, int] = {}  # id(leaf module) -> completed calls
         self.policy: dict[Any, int] = {}
 
     # ---------------------------------------------------------------- ops
@@ -170,6 +174,8 @@ class _Recorder(TorchFunctionMode):
         out = func(*args, **(kwargs or {}))
         if self.leaf:
             return out
+        call = self.fcalls
+        self.fcalls = call + 1
         pol = self.policy.get(func)
         if pol is None:
             pol = self.policy[func] = _policy(func)
@@ -216,7 +222,7 @@ class _Recorder(TorchFunctionMode):
         else:
             idx = len(self.nodes)
             self.nodes.append([_FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
-                               self.grab(first) if self.grab else None, params])
+                               self.grab(first) if self.grab else None, params, call])
         track = self.track
         if first is out:
             track(out, idx)
@@ -267,7 +273,9 @@ class _Recorder(TorchFunctionMode):
     def post_hook(self, mod, args, kwargs, out):
         if self.leaf:
             if self.leaf == 1:  # still 1: tensor calls made here are not recorded
-                self._leaf_done(mod, args, kwargs, out)
+                k = self.mcalls.get(id(mod), 0)
+                self.mcalls[id(mod)] = k + 1
+                self._leaf_done(mod, args, kwargs, out, k)
                 if self.popped:
                     _C._push_on_torch_function_stack(self)
                     self.popped = False
@@ -275,7 +283,7 @@ class _Recorder(TorchFunctionMode):
         elif len(self.stack) > 1:
             self.stack.pop()
 
-    def _leaf_done(self, mod, args, kwargs, out) -> None:
+    def _leaf_done(self, mod, args, kwargs, out, call: int = 0) -> None:
         outs = _flat(out, [])
         if not outs:
             return
@@ -293,13 +301,14 @@ class _Recorder(TorchFunctionMode):
             idx = len(self.nodes)
             first = outs[0]
             self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,
-                               self.grab(first) if self.grab else None, None])
+                               self.grab(first) if self.grab else None, None, call])
         for t in outs:
             self.track(t, idx)
 
     def add_input(self, t: Tensor) -> None:
         idx = len(self.nodes)
-        self.nodes.append([_INPUT, None, None, [], t.shape, t.dtype, self.grab(t) if self.grab else None, None])
+        self.nodes.append([_INPUT, None, None, [], t.shape, t.dtype, self.grab(t) if self.grab else None, None,
+                           sum(1 for n in self.nodes if n[0] == _INPUT)])
         self.keep.append(t)
         self.track(t, idx)
 
@@ -696,15 +705,19 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
     for i, nd in enumerate(nodes):
         if not alive[i]:
             continue
-        typ, obj, scope, srcs, shape, dtype, values, params = nd
+        typ, obj, scope, srcs, shape, dtype, values, params, call = nd
         lid = new_id[i]
+        site = None
         attrs: dict = {}
         top = None
         if typ == _INPUT:
             lname, kind, op, nparams = unique("input"), "input", "input", 0
+            site = ("input", call)
         elif typ == _LEAF:
             mod = obj
             base = names.get(id(mod))
+            if base is not None:
+                site = ("leaf", base, call)
             if base is None:
                 sn = scope_name(scope)
                 base = f"{sn}.{type(mod).__name__}" if sn else type(mod).__name__
@@ -736,6 +749,7 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
             op, kind = hit
             sn = scope_name(scope)
             lname = unique(f"{sn}.{op}" if sn else op)
+            site = ("func", call)
             nparams = count_params(params) if params else 0
             if kind == "softmax" and op == "softmax" and len(shape) >= 3:
                 scope_text = (sn + " " + (type(scope).__name__ if scope is not None else "")).lower()
@@ -745,7 +759,7 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
                         attrs["heads"] = int(shape[1])
         layer = RecordedLayer(id=lid, name=lname, kind=kind, op=op, shape=tuple(int(s) for s in shape),
                               params=int(nparams), dtype=str(dtype).removeprefix("torch."), attrs=attrs,
-                              values=values)
+                              values=values, site=site)
         if isinstance(top, _LazyTop):
             layer.__dict__["_lazy_top"] = top
         elif top is not None:

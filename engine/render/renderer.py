@@ -2,10 +2,12 @@
 
 Geometry is static and lives on the GPU from construction on; per frame Python sets one
 uniform block, then issues one draw per visible slab plus one per edge set, one for all slab
-frames and one for all labels. Live data is one glTexSubImage2D per layer (update_values).
+frames and one for all labels. Activations live in engine/render/values.py: neurons in tensor
+order in buffer textures (shared with the forward pass's memory where the driver allows), mean
+pyramids for far slabs.
 
-Texture units: 0 values of the slab being drawn, 1 colormaps, 2 slab parameters (buffer
-texture), 3 label atlas / HUD image.
+Texture units: 0 neurons of the slab being drawn (buffer texture), 1 colormaps, 2 slab
+parameters (buffer texture), 3 label atlas / HUD image, 4 far pyramid of the slab.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from OpenGL import GL  # noqa: E402
 # raw entry points (no per-call argument conversion or glGetError) for the per-slab hot loops
 from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _raw_bind_texture  # noqa: E402
 from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawArrays as _raw_draw_arrays  # noqa: E402
-from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image  # noqa: E402
+from OpenGL.raw.GL.VERSION.GL_1_3 import glActiveTexture as _raw_active_texture  # noqa: E402
 from OpenGL.raw.GL.VERSION.GL_2_0 import glUniform1i as _raw_uniform1i  # noqa: E402
 
 from engine.render.cull import CULL, POINTS, SLAB, SlabArrays, box_corners_h, outside_frustum  # noqa: E402
@@ -28,6 +30,7 @@ from engine.render.errors import RenderError  # noqa: E402
 from engine.render.overlay import Overlay  # noqa: E402
 from engine.render.shaders import Program  # noqa: E402
 from engine.render.text import pack_atlas, render_label, render_panel  # noqa: E402
+from engine.render.values import LayerValues  # noqa: E402
 from engine.scene.camera import Camera  # noqa: E402
 from engine.scene.nodes import Scene  # noqa: E402
 
@@ -40,7 +43,8 @@ FOG_MAX = 0.6                # how far toward the background the farthest geomet
 HUD_MARGIN = 12              # pixels from the top-left corner
 SMOOTH_LINES_MAX = 5000      # edge segments up to which llvmpipe still gets GL_LINE_SMOOTH
 
-_UNIT_VALUES, _UNIT_CMAP, _UNIT_PARAMS, _UNIT_IMAGE = 0, 1, 2, 3
+_UNIT_VALUES, _UNIT_CMAP, _UNIT_PARAMS, _UNIT_IMAGE, _UNIT_FAR = 0, 1, 2, 3, 4
+FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR = 1, 2, 4     # slab parameter flags (see common.glsl)
 _FLOAT = ctypes.sizeof(ctypes.c_float)
 
 
@@ -98,8 +102,6 @@ class Renderer:
         gl_renderer = gl_renderer.decode(errors="replace") if isinstance(gl_renderer, bytes) else str(gl_renderer)
         self.gl_renderer = gl_renderer
         self.software = any(k in gl_renderer.lower() for k in ("llvmpipe", "softpipe", "swrast", "swr"))
-        #: numpy mean pyramids instead of glGenerateMipmap (faster on CPU rasterisers only)
-        self.cpu_mipmaps = self.software
         if samples is None:
             samples = 0 if self.software else 4
         self.requested_samples = max(0, int(samples))
@@ -109,7 +111,6 @@ class Renderer:
         self.overlay: Overlay | None = None
         self._hud_size = (0, 0)
         self._hud_font = 0
-        self._staging: dict[int, np.ndarray] = {}
         #: objects with draw(camera, size), drawn after the labels, under the HUD (e.g. engine.render.volume.FieldLayer)
         self.extra_drawables: list = []
         self.last_modes = np.zeros(0, np.int8)
@@ -123,7 +124,7 @@ class Renderer:
         self._frames_vao = self._frames_vbo = 0
         self._fbo = self._resolve_fbo = 0
         self._color_rb = self._depth_rb = self._resolve_tex = self._resolve_depth = 0
-        self._slab_tex: list[int] = []
+        self.values: LayerValues | None = None
         self._edge_vaos: list[tuple[int, int, int, int, float]] = []   # vao, vbo, vertex count, kind, alpha
         self._frames_count = self._label_vertices = 0
         self._cmap_names: tuple[str, str] | None = None
@@ -164,7 +165,7 @@ class Renderer:
     # ------------------------------------------------------------------ setup
     def _init_samplers(self) -> None:
         for prog, names in ((self.slab_prog, {"u_values": _UNIT_VALUES, "u_colormaps": _UNIT_CMAP,
-                                              "u_params": _UNIT_PARAMS}),
+                                              "u_params": _UNIT_PARAMS, "u_far": _UNIT_FAR}),
                             (self.neuron_prog, {"u_values": _UNIT_VALUES, "u_colormaps": _UNIT_CMAP,
                                                 "u_params": _UNIT_PARAMS}),
                             (self.line_prog, {"u_colormaps": _UNIT_CMAP}),
@@ -197,13 +198,14 @@ class Renderer:
         self._cmap_names = names
 
     def _pack_params(self) -> np.ndarray:
-        """Per slab 16 floats: origin, scale | U=u*cols, signed | V=v*rows, count | cols, rows, tile_h, tile_w."""
+        """Per slab 16 floats: origin, scale | U=u*cols, flags | V=v*rows, count | cols, rows, tile_h, tile_w.
+        flags: FLAG_SIGNED (diverging colormap), FLAG_LOG (sign(v) log1p|v|), FLAG_NO_FAR (1x1 mosaic)."""
         p = np.zeros((max(1, len(self.scene.slabs)), 16), np.float32)
         for i, s in enumerate(self.scene.slabs):
             p[i, 0:3] = s.origin
             p[i, 3] = s.scale
             p[i, 4:7] = np.asarray(s.u, np.float64) * s.cols
-            p[i, 7] = 1.0 if s.signed else 0.0
+            p[i, 7] = (FLAG_SIGNED if s.signed else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0)
             p[i, 8:11] = np.asarray(s.v, np.float64) * s.rows
             p[i, 11] = s.count
             th, tw = (s.tile if s.tile else (s.rows, s.cols))
@@ -214,6 +216,7 @@ class Renderer:
         slabs = self.scene.slabs
         self._index = {s.layer_id: i for i, s in enumerate(slabs)}
         self._params = self._pack_params()
+        self._params_dirty = False
         GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self._params_buf)
         GL.glBufferData(GL.GL_TEXTURE_BUFFER, self._params.nbytes, self._params, GL.GL_DYNAMIC_DRAW)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self._params_tex)
@@ -233,28 +236,13 @@ class Renderer:
         self._bbox_lo, self._bbox_hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
         self._diag = max(float(np.linalg.norm(self._bbox_hi - self._bbox_lo)), 1e-3)
 
-        if self._slab_tex:
-            GL.glDeleteTextures(self._slab_tex)
-        self._slab_tex = [int(t) for t in np.atleast_1d(GL.glGenTextures(len(slabs)))] if slabs else []
-        self._mip_dirty = [True] * len(slabs)
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         for i, s in enumerate(slabs):
             if s.cols > self.max_texture or s.rows > self.max_texture or s.cols < 1 or s.rows < 1:
                 raise RenderError(f"layer {s.name!r} is a {s.cols}x{s.rows} mosaic; this GL allows 1..{self.max_texture} "
                                   "texels a side: lay it out with more rows (or fewer neurons)")
-            data = self._mosaic(i, s.values).astype(np.float32, copy=False) if s.values is not None else np.zeros((s.rows, s.cols), np.float32)
-            GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
-            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_R32F, s.cols, s.rows, 0, GL.GL_RED, GL.GL_FLOAT, data)
-            for p, v in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR),
-                         (GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST),
-                         (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
-                GL.glTexParameteri(GL.GL_TEXTURE_2D, p, v)
-            GL.glGenerateMipmap(GL.GL_TEXTURE_2D)   # a complete texture: texelFetch reads 0 otherwise
-        self._mip_dirty = [False] * len(slabs)
-        self._level0: list[np.ndarray | None] = [None] * len(slabs)
-        self._pyramids: dict[int, list[np.ndarray]] = {}
-        self._staging.clear()
-        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        if self.values is not None:
+            self.values.release()
+        self.values = LayerValues(slabs)
 
         # slab frames: 4 segments per slab, drawn together with the line program
         verts = np.zeros((max(1, len(slabs)) * 8, 4), np.float32)
@@ -465,108 +453,65 @@ class Renderer:
         return self._resolve_tex
 
     # ------------------------------------------------------------------ live data
-    def _mosaic(self, i: int, values) -> np.ndarray:
-        s = self.scene.slabs[i]
-        a = np.asarray(values)
-        if a.dtype not in (np.float32, np.float16):
-            a = a.astype(np.float32)
-        if a.shape == (s.rows, s.cols):
-            return np.ascontiguousarray(a)
-        if a.size == s.rows * s.cols:
-            return np.ascontiguousarray(a.reshape(s.rows, s.cols))
-        if a.size == s.count:   # tensor order -> mosaic (tiles), engine/layout/mosaic.py
-            from engine.layout.mosaic import Mosaic, to_mosaic
-            th, tw = s.tile
-            m = Mosaic(s.count, -(-s.count // (th * tw)), th, tw, s.rows // th, s.cols // tw)
-            return to_mosaic(a, m)
-        raise ValueError(f"values for layer {s.name!r} have shape {a.shape}; expected ({s.rows}, {s.cols}) "
-                         f"or {s.count} neurons")
-
-    def update_values(self, layer_id: int, values, scale: float | None = None) -> None:
-        """Write a layer's activations into its texture: ``values`` is the (rows, cols) mosaic or
-        the flat ``count`` neurons (float32 avoids a copy). ``scale`` replaces ``slab.scale``.
-        The scene's slab keeps a reference to the written mosaic (``slab.values``); mipmaps are
-        rebuilt from it lazily at the next draw that shows the layer as a slab, so do not write
-        into the passed array in place before that draw."""
+    def _slab_index(self, layer_id: int) -> int:
         i = self._index.get(layer_id)
         if i is None:
             raise KeyError(f"no slab for layer {layer_id} in the rendered scene")
-        s = self.scene.slabs[i]
-        data = self._mosaic(i, values)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        gl_type = GL.GL_HALF_FLOAT if data.dtype == np.float16 else GL.GL_FLOAT   # float16: live probes on CUDA
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 2 if data.dtype == np.float16 else 4)
-        _raw_tex_sub_image(GL.GL_TEXTURE_2D, 0, 0, 0, s.cols, s.rows, GL.GL_RED, gl_type, _ptr(data))
-        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
-        self._mip_dirty[i] = True       # regenerated lazily, only if drawn as a slab
-        self._level0[i] = data
-        s.values = data                 # the caller's array, or this layer's staging mosaic
+        return i
+
+    def update_values(self, layer_id: int, values, scale: float | None = None) -> None:
+        """Copy a layer's activations into its buffer: ``values`` holds the ``count`` neurons
+        flat in tensor order (float32 or float16), or the (rows, cols) mosaic image. ``scale``
+        replaces ``slab.scale``. The slab keeps the written array in ``slab.values``."""
+        i = self._slab_index(layer_id)
+        self.scene.slabs[i].values = self.values.write(i, values)
         if scale is not None and float(scale) != float(self._params[i, 3]):
             self.set_scale(layer_id, scale)
 
-    def _regenerate_mipmaps(self, i: int) -> None:
-        """Mean pyramid of slab i's texture (bound to GL_TEXTURE_2D on the active unit).
-
-        On software rasterisers (llvmpipe) a numpy 2x2 mean pyramid uploaded level by level is
-        2-3x faster than glGenerateMipmap; on GPUs glGenerateMipmap is nearly free. Odd sizes
-        drop their last row/column at that level, as GL's level sizes (floor(n / 2)) imply.
-        """
-        self._mip_dirty[i] = False
-        src = self._level0[i]
-        if not self.cpu_mipmaps or src is None or src.dtype != np.float32:
-            GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
-            return
-        levels = self._pyramids.get(i)
-        if levels is None:
-            levels, (h, w) = [], src.shape
-            while h > 1 or w > 1:
-                h, w = max(1, h // 2), max(1, w // 2)
-                levels.append(np.empty((h, w), np.float32))
-            self._pyramids[i] = levels
-        add, sub_image = np.add, _raw_tex_sub_image
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        for level, dst in enumerate(levels, start=1):
-            (h, w), (hh, ww) = src.shape, dst.shape
-            r0, c0 = slice(0, 2 * hh, 2), slice(0, 2 * ww, 2)
-            r1 = slice(1, 2 * hh, 2) if h > 1 else r0
-            c1 = slice(1, 2 * ww, 2) if w > 1 else c0
-            add(src[r0, c0], src[r1, c0], out=dst)
-            add(dst, src[r0, c1], out=dst)
-            add(dst, src[r1, c1], out=dst)
-            dst *= 0.25
-            sub_image(GL.GL_TEXTURE_2D, level, 0, 0, ww, hh, GL.GL_RED, GL.GL_FLOAT, _ptr(dst))
-            src = dst
+    def attach_values(self, layer_id: int, values: np.ndarray, scale: float | None = None) -> bool:
+        """Show ``values`` (flat tensor order, C-contiguous float32/float16) for a layer, sharing
+        the memory with GL where the driver can (True) instead of copying it (False). The array
+        must not change until the next attach of this layer and one more drawn frame: the
+        renderer keeps a reference until then."""
+        i = self._slab_index(layer_id)
+        shared = self.values.attach(i, values)
+        self.scene.slabs[i].values = self.values.data[i]
+        if scale is not None and float(scale) != float(self._params[i, 3]):
+            self.set_scale(layer_id, scale)
+        return shared
 
     def read_texture(self, layer_id: int) -> np.ndarray:
-        """Level 0 of a layer's value texture as (rows, cols) float32 (tests, debugging)."""
-        i = self._index[layer_id]
-        s = self.scene.slabs[i]
-        out = np.empty((s.rows, s.cols), np.float32)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, self._slab_tex[i])
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
-        GL.glGetTexImage(GL.GL_TEXTURE_2D, 0, GL.GL_RED, GL.GL_FLOAT, out)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
-        return out
+        """A layer's neurons as GL holds them, flat float32 in tensor order (tests, debugging)."""
+        return self.values.read(self._slab_index(layer_id))
 
-    def set_signed(self, layer_id: int, signed: bool) -> None:
-        """Switch a layer between the diverging (signed) and sequential colormap."""
-        i = self._index[layer_id]
-        if bool(self._params[i, 7]) == bool(signed):
+    def _set_flags(self, i: int, signed: bool, log: bool) -> None:
+        s = self.scene.slabs[i]
+        flags = (FLAG_SIGNED if signed else 0) | (FLAG_LOG if log else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0)
+        if int(self._params[i, 7]) == flags:
             return
-        self.scene.slabs[i].signed = bool(signed)
-        self._params[i, 7] = 1.0 if signed else 0.0
-        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self._params_buf)
-        GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, i * 16 * _FLOAT, 16 * _FLOAT, self._params[i])
-        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, 0)
+        s.signed = bool(signed)
+        self._params[i, 7] = flags
+        self._params_dirty = True
+
+    def set_signed(self, layer_id: int, signed: bool, log: bool | None = None) -> None:
+        """Switch a layer between the diverging (signed) and sequential colormap; ``log`` draws
+        sign(v) * log1p(|v|) instead of v (None: unchanged)."""
+        i = self._slab_index(layer_id)
+        if log is None:
+            log = bool(int(self._params[i, 7]) & FLAG_LOG)
+        self._set_flags(i, signed, log)
 
     def set_scale(self, layer_id: int, scale: float) -> None:
         i = self._index[layer_id]
         self.scene.slabs[i].scale = float(scale)
         self._params[i, 3] = scale
+        self._params_dirty = True      # uploaded once, at the next draw
+
+    def _upload_params(self) -> None:
         GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self._params_buf)
-        GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, i * 16 * _FLOAT, 16 * _FLOAT, self._params[i])
+        GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, 0, self._params.nbytes, _ptr(self._params))
         GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, 0)
+        self._params_dirty = False
 
     # ------------------------------------------------------------------ HUD
     def _hud_font_px(self) -> int:
@@ -656,6 +601,8 @@ class Renderer:
                 modes = np.where(hidden, CULL, modes).astype(np.int8)
         if (sc.colormap, sc.diverging) != self._cmap_names:
             self._upload_colormaps()
+        if self._params_dirty:
+            self._upload_params()
         w, h = self.size
         self._fill_frame(cam)
 
@@ -690,10 +637,14 @@ class Renderer:
             GL.glPolygonOffset(1.0, 1.0)
             GL.glUseProgram(self.slab_prog.id)
             loc = self._loc_slab
+            vals, active = self.values, _raw_active_texture
             for i in as_slab:
-                bind(GL.GL_TEXTURE_2D, self._slab_tex[i])
-                if self._mip_dirty[i]:
-                    self._regenerate_mipmaps(i)
+                bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
+                if vals.far[i]:
+                    active(GL.GL_TEXTURE0 + _UNIT_FAR)
+                    bind(GL.GL_TEXTURE_2D, vals.far[i])
+                    vals.ensure_far(i)
+                    active(GL.GL_TEXTURE0 + _UNIT_VALUES)
                 uniform(loc, i)
                 draw_arrays(GL.GL_TRIANGLE_STRIP, 0, 4)
             GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
@@ -707,7 +658,7 @@ class Renderer:
             GL.glUseProgram(self.neuron_prog.id)
             loc = self._loc_neuron
             for i in as_points:
-                bind(GL.GL_TEXTURE_2D, self._slab_tex[i])
+                bind(GL.GL_TEXTURE_BUFFER, self.values.tex[i])
                 uniform(loc, i)
                 draw_arrays(GL.GL_POINTS, 0, self._counts[i])
             GL.glDisable(GL.GL_SAMPLE_ALPHA_TO_COVERAGE)
@@ -758,6 +709,7 @@ class Renderer:
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._resolve_fbo)
             GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        self.values.frame_drawn()
 
     def _draw_hud(self) -> None:
         w, h = self.size
@@ -800,8 +752,12 @@ class Renderer:
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, int(fbo))
 
     def finish(self) -> None:
-        """Block until the GPU has finished every queued command (for timing)."""
-        GL.glFinish()
+        """Block until the GPU has finished every queued command (for timing); frees the
+        activation arrays replaced since (see attach_values)."""
+        if self.values is not None:
+            self.values.settle()
+        else:
+            GL.glFinish()
 
     def release(self) -> None:
         """Delete every GL object (needs the context current; idempotent)."""
@@ -809,8 +765,9 @@ class Renderer:
             return
         self._released = True
         self._delete_targets()
-        if self._slab_tex:
-            GL.glDeleteTextures(self._slab_tex)
+        if self.values is not None:
+            self.values.release()
+            self.values = None
         texs = [t for t in (self._cmap_tex, self._params_tex, self._hud_tex, self._label_tex) if t]
         if texs:
             GL.glDeleteTextures(texs)
@@ -826,7 +783,7 @@ class Renderer:
         for p in self._programs:
             p.release()
         self._programs = []
-        self._slab_tex, self._edge_vaos = [], []
+        self._edge_vaos = []
 
     def __enter__(self) -> "Renderer":
         return self

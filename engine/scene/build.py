@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.layout.mosaic import to_mosaic
 from engine.layout.placement import Layout, Placement, layout_graph
 from engine.model.graph import Layer, LayerGraph
 from engine.scene.camera import Camera
@@ -49,7 +48,7 @@ def _norm(values: np.ndarray | None) -> tuple[bool, float]:
 
 def make_slab(layer: Layer, p: Placement) -> Slab:
     m = p.mosaic
-    values = to_mosaic(layer.values, m) if layer.values is not None else None
+    values = np.asarray(layer.values, np.float32).reshape(-1)[: m.count] if layer.values is not None else None
     signed, scale = _norm(layer.values)
     shape = "x".join(str(s) for s in layer.shape[1:]) or "1"
     return Slab(layer.id, layer.name, layer.kind, m.rows, m.cols, m.count, (m.th, m.tw),

@@ -14,8 +14,8 @@ class Slab:
 
     Texel (col, row) sits at ``origin + (col + 0.5) * u + (row + 0.5) * v``. Feature maps are
     tiles of ``tile = (h, w)`` texels inside the mosaic; dense layers are one tile.
-    ``values`` is the (rows, cols) float32 mosaic the renderer writes into the layer texture
-    (see engine/layout/mosaic.py). Texel (col, row) is a neuron iff its tensor index
+    ``values`` holds the ``count`` neurons flat in tensor order (batch item 0), as the renderer
+    stores them; the shaders find neuron ``index(col, row)`` for each texel. Texel (col, row) is a neuron iff its tensor index
     ``((row // th) * (cols // tw) + col // tw) * th * tw + (row % th) * tw + col % tw < count``;
     other texels are padding and are not drawn.
     """
@@ -64,6 +64,21 @@ class Slab:
         if 0 <= col < self.cols and 0 <= row < self.rows and self.index(col, row) < self.count:
             return col, row
         return None
+
+    @property
+    def mosaic(self):
+        """The engine.layout.mosaic.Mosaic this slab's texels follow."""
+        from engine.layout.mosaic import Mosaic
+        th, tw = self.tile if self.tile else (self.rows, self.cols)
+        th, tw = max(1, int(th)), max(1, int(tw))
+        return Mosaic(int(self.count), -(-int(self.count) // (th * tw)), th, tw, self.rows // th, self.cols // tw)
+
+    def value(self, col: int, row: int) -> float | None:
+        """Value of the neuron at texel (col, row), None on padding or without values."""
+        i = self.index(col, row)
+        if self.values is None or i >= self.count:
+            return None
+        return float(np.asarray(self.values).reshape(-1)[i])
 
     def index(self, col: int, row: int) -> int:
         """Tensor index (flattened, batch excluded) of texel (col, row); >= count on padding."""

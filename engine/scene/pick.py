@@ -22,9 +22,9 @@ class Pick:
 
     @property
     def value(self) -> float | None:
-        if self.col is None or self.slab.values is None:
+        if self.col is None:
             return None
-        return float(self.slab.values[self.row, self.col])
+        return self.slab.value(self.col, self.row)
 
     def describe(self) -> str:
         s = self.slab

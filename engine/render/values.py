@@ -1,0 +1,214 @@
+"""Where each layer's activations live on the GPU.
+
+* The neurons, in tensor order, in a buffer texture (R32F, or R16F for float16 frames): exact
+  values for texelFetch up close; the shaders map mosaic texels to tensor indices, so a frame's
+  outputs need no reordering on the way in.
+* ``attach`` shares host memory with GL instead of copying it (GL_AMD_pinned_memory: Mesa's
+  llvmpipe and radeonsi) -- a live frame's output tensors are drawn where the forward pass wrote
+  them. The arrays are kept alive until a fence says the GPU is done with them. Drivers without
+  the extension get one glBufferSubData (no orphaning).
+* Far slabs sample a mean pyramid of the mosaic (engine/render/pyramid.py), levels 1.. in a
+  texture whose base level is 1, rebuilt lazily, only for layers drawn as slabs after a change.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from OpenGL import GL
+from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image
+from OpenGL.raw.GL.VERSION.GL_1_5 import glBindBuffer as _raw_bind_buffer
+from OpenGL.raw.GL.VERSION.GL_1_5 import glBufferData as _raw_buffer_data
+from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _raw_bind_texture
+from OpenGL.raw.GL.VERSION.GL_3_1 import glTexBuffer as _raw_tex_buffer
+
+from engine.layout.mosaic import Mosaic, from_mosaic
+from engine.render.pyramid import level_sizes, mean_pyramid
+
+EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD = 0x9160
+_FORMATS = {np.dtype(np.float32): GL.GL_R32F, np.dtype(np.float16): GL.GL_R16F}
+NAME_POOL = 256                  # buffer names generated at a time for shared memory
+
+
+def has_extension(name: str) -> bool:
+    n = int(GL.glGetIntegerv(GL.GL_NUM_EXTENSIONS))
+    return any(GL.glGetStringi(GL.GL_EXTENSIONS, i) == name.encode() for i in range(n))
+
+
+class LayerValues:
+    """Buffer textures + far pyramids for a list of slabs (create with a GL context current)."""
+
+    def __init__(self, slabs, *, zero_copy: bool | None = None) -> None:
+        self.slabs = slabs
+        n = len(slabs)
+        self.mosaics: list[Mosaic] = [s.mosaic for s in slabs]
+        #: GL_AMD_pinned_memory present: attach() shares memory instead of copying
+        self.zero_copy = has_extension("GL_AMD_pinned_memory") if zero_copy is None else bool(zero_copy)
+        self.tex = [int(t) for t in np.atleast_1d(GL.glGenTextures(n))] if n else []
+        self.own = [int(b) for b in np.atleast_1d(GL.glGenBuffers(n))] if n else []
+        self.far = [0] * n
+        self.fmt = [GL.GL_R32F] * n
+        self.own_bytes = [0] * n
+        self.data: list[np.ndarray | None] = [None] * n      # what the buffer holds (for pyramids, reads)
+        self.far_dirty = [False] * n
+        self.attached: list[tuple[np.ndarray, int] | None] = [None] * n   # (array, its GL buffer)
+        self._pending: list = []                  # (array, buffer) replaced since the last fence
+        self._fenced: list[tuple[int, list]] = []  # (fence, [(array, buffer)]) the GPU may still read
+        self._names: list[int] = []
+        for i, s in enumerate(slabs):
+            v = s.values
+            flat = np.zeros(max(1, int(s.count)), np.float32) if v is None else self._tensor_order(i, v)
+            self.write(i, flat)
+            sizes = level_sizes(s.rows, s.cols)
+            if sizes:
+                self.far[i] = int(GL.glGenTextures(1))
+                GL.glBindTexture(GL.GL_TEXTURE_2D, self.far[i])
+                for level, (h, w) in enumerate(sizes, start=1):
+                    GL.glTexImage2D(GL.GL_TEXTURE_2D, level, GL.GL_R32F, w, h, 0, GL.GL_RED, GL.GL_FLOAT, None)
+                for p, val in ((GL.GL_TEXTURE_BASE_LEVEL, 1), (GL.GL_TEXTURE_MAX_LEVEL, len(sizes)),
+                               (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR),
+                               (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                               (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+                    GL.glTexParameteri(GL.GL_TEXTURE_2D, p, val)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
+    # ------------------------------------------------------------------ input
+    def _tensor_order(self, i: int, values) -> np.ndarray:
+        """Flat tensor-order float32/float16 values of slab i: the flat ``count`` neurons, or a
+        (rows, cols) mosaic image (put back in tensor order)."""
+        s, m = self.slabs[i], self.mosaics[i]
+        a = np.asarray(values)
+        if a.dtype not in _FORMATS:
+            a = a.astype(np.float32)
+        if a.size == s.count:
+            return a.reshape(-1)
+        if a.shape == (s.rows, s.cols) or a.size == s.rows * s.cols:
+            return from_mosaic(a.reshape(s.rows, s.cols), m).astype(a.dtype, copy=False)
+        raise ValueError(f"values for layer {s.name!r} have shape {a.shape}; expected {s.count} neurons "
+                         f"(tensor order) or a ({s.rows}, {s.cols}) mosaic")
+
+    def _retire(self, i: int) -> None:
+        old = self.attached[i]
+        if old is not None:
+            self._pending.append(old)
+            self.attached[i] = None
+
+    def write(self, i: int, values) -> np.ndarray:
+        """Copy values into slab i's own buffer (one glBufferSubData). Returns the flat array
+        the slab now shows (kept for pyramids: do not write into it before the next draw)."""
+        flat = np.ascontiguousarray(self._tensor_order(i, values))
+        fmt = _FORMATS[flat.dtype]
+        _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, self.own[i])
+        if flat.nbytes != self.own_bytes[i]:
+            GL.glBufferData(GL.GL_TEXTURE_BUFFER, flat.nbytes, flat, GL.GL_DYNAMIC_DRAW)
+            self.own_bytes[i] = flat.nbytes
+        else:
+            GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, 0, flat.nbytes, flat.ctypes.data_as(ctypes.c_void_p))
+        _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, 0)
+        self._retire(i)
+        self._bind_storage(i, fmt, self.own[i])
+        self.data[i] = flat
+        self.far_dirty[i] = True
+        return flat
+
+    def attach(self, i: int, values: np.ndarray) -> bool:
+        """Show ``values`` (flat tensor order, C-contiguous float32/float16) for slab i without
+        copying when the driver can; else copy. Returns True if the memory is shared."""
+        a = values
+        if not (self.zero_copy and isinstance(a, np.ndarray) and a.dtype in _FORMATS and a.flags.c_contiguous
+                and a.size == self.slabs[i].count and a.nbytes):
+            self.write(i, a)
+            return False
+        if not self._names:
+            self._names = [int(b) for b in np.atleast_1d(GL.glGenBuffers(NAME_POOL))]
+        buf = self._names.pop()
+        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)
+        _raw_buffer_data(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, a.nbytes, ctypes.c_void_p(a.ctypes.data), GL.GL_STREAM_DRAW)
+        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, 0)
+        self._retire(i)
+        self._bind_storage(i, _FORMATS[a.dtype], buf)
+        self.attached[i] = (a, buf)
+        self.data[i] = a
+        self.far_dirty[i] = True
+        return True
+
+    def _bind_storage(self, i: int, fmt: int, buf: int) -> None:
+        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
+        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)
+        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, 0)
+        self.fmt[i] = fmt
+
+    def _free(self, items: list) -> None:
+        bufs = [b for _, b in items]
+        if bufs:
+            GL.glDeleteBuffers(len(bufs), bufs)
+
+    # ------------------------------------------------------------------ drawing
+    def ensure_far(self, i: int) -> None:
+        """Rebuild slab i's far pyramid if its values changed (its texture must be bound)."""
+        if not self.far_dirty[i] or not self.far[i]:
+            return
+        self.far_dirty[i] = False
+        src = self.data[i]
+        if src is None:
+            return
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
+        for level, img in enumerate(mean_pyramid(src, self.mosaics[i]), start=1):
+            h, w = img.shape
+            _raw_tex_sub_image(GL.GL_TEXTURE_2D, level, 0, 0, w, h, GL.GL_RED, GL.GL_FLOAT,
+                               img.ctypes.data_as(ctypes.c_void_p))
+
+    def frame_drawn(self) -> None:
+        """After a frame's draws: arrays replaced before it are freed once the GPU passes here."""
+        if self._pending:
+            fence = GL.glFenceSync(GL.GL_SYNC_GPU_COMMANDS_COMPLETE, 0)
+            self._fenced.append((fence, self._pending))
+            self._pending = []
+        keep = []
+        for fence, items in self._fenced:
+            if GL.glClientWaitSync(fence, 0, 0) in (GL.GL_ALREADY_SIGNALED, GL.GL_CONDITION_SATISFIED):
+                GL.glDeleteSync(fence)
+                self._free(items)
+            else:
+                keep.append((fence, items))
+        self._fenced = keep
+
+    def settle(self) -> None:
+        """Wait for the GPU and free every replaced array."""
+        GL.glFinish()
+        for fence, items in self._fenced:
+            GL.glDeleteSync(fence)
+            self._free(items)
+        self._free(self._pending)
+        self._fenced, self._pending = [], []
+
+    def read(self, i: int) -> np.ndarray:
+        """Slab i's neurons as flat float32, read back from GL."""
+        n = max(1, int(self.slabs[i].count))
+        half = self.fmt[i] == GL.GL_R16F
+        out = np.empty(n, np.float16 if half else np.float32)
+        GL.glFinish()
+        buf = self.own[i]
+        if self.attached[i] is not None:
+            buf = self.attached[i][1]
+            target = EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD
+        else:
+            target = GL.GL_TEXTURE_BUFFER
+        GL.glBindBuffer(target, buf)
+        GL.glGetBufferSubData(target, 0, out.nbytes, out.ctypes.data_as(ctypes.c_void_p))
+        GL.glBindBuffer(target, 0)
+        return out.astype(np.float32)
+
+    def release(self) -> None:
+        self.settle()
+        if self.tex:
+            GL.glDeleteTextures(self.tex)
+        fars = [t for t in self.far if t]
+        if fars:
+            GL.glDeleteTextures(fars)
+        bufs = self.own + [b for item in self.attached if item is not None for b in item[1:]] + self._names
+        if bufs:
+            GL.glDeleteBuffers(len(bufs), bufs)
+        self.tex, self.own, self.far, self._names = [], [], [], []
+        self.attached = [None] * len(self.slabs)
+        self.data = [None] * len(self.slabs)

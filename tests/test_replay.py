@@ -1,0 +1,126 @@
+"""Replays find the recorded layers' outputs again, in-place chains keep their own values, a
+replay that no longer lines up falls back to recording, and GL shares the outputs' memory."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from engine.compute.probe import LiveProbe
+from engine.model.inputs import ExampleInputs
+from engine.model.recorder import record
+from engine.model.replay import Replayer, ReplayMismatch
+
+
+class Block(nn.Module):
+    """torchvision's Bottleneck pattern: bn -> ReLU(inplace) and ``out += identity``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        for bn in (self.bn1, self.bn2):       # non-trivial statistics: negative outputs exist
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.bias.data.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out).mean(dim=(2, 3))
+
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.a(x)
+        if y.sum() > 0:                     # value-dependent control flow
+            y = torch.tanh(y) * 2
+        return self.b(y)
+
+
+def _check(probe, model, ex, g):
+    ref = record(model, ex, capture=True, top_k=0)
+    f = probe.run(ex)
+    assert f.error is None
+    by_name = {l.name: l for l in ref.layers}
+    for l in g.layers:
+        np.testing.assert_allclose(f.layers[l.id].values, by_name[l.name].values.reshape(-1), atol=1e-6,
+                                   err_msg=l.name)
+
+
+def test_inplace_chains_keep_each_layers_values():
+    torch.manual_seed(0)
+    model = Block().eval()
+    ex = ExampleInputs((torch.randn(1, 4, 6, 6),), {})
+    g = record(model, ex, top_k=0)
+    probe = LiveProbe(model, g)
+    for _ in range(3):
+        x = ExampleInputs((torch.randn(1, 4, 6, 6),), {})
+        _check(probe, model, x, g)
+    bn1 = next(l for l in g.layers if l.name == "bn1")
+    assert (probe.run(ex).layers[bn1.id].values < 0).any()          # pre-ReLU values, not clipped
+    assert probe.replays >= 3 and probe.recordings == 0
+    assert probe.replayer.flipped == [model.relu] and model.relu.inplace is False
+    assert len(probe.replayer.clone) == 1                           # bn2's output, overwritten by +=
+    probe.close()
+    assert model.relu.inplace is True
+
+
+def test_value_dependent_branch_falls_back_to_recording():
+    torch.manual_seed(1)
+    model = Branchy().eval()
+    pos = ExampleInputs((torch.full((1, 4), 3.0),), {})
+    with torch.no_grad():
+        model.a.bias.fill_(1.0)
+        model.a.weight.fill_(0.5)
+    neg = ExampleInputs((torch.full((1, 4), -3.0),), {})
+    g = record(model, pos, top_k=0)                  # recorded with the tanh branch taken
+    probe = LiveProbe(model, g)
+    f = probe.run(neg)                               # branch not taken: tanh/mul layers missing
+    assert f.error is None
+    assert probe.recordings == 1
+    b = next(l for l in g.layers if l.name == "b")
+    with torch.no_grad():
+        np.testing.assert_allclose(f.layers[b.id].values, model(neg.args[0])[0].numpy(), atol=1e-6)
+    probe.close()
+
+
+def test_replayer_reports_missing_layers():
+    model = Branchy().eval()
+    with torch.no_grad():
+        model.a.bias.fill_(1.0)
+        model.a.weight.fill_(0.5)
+    g = record(model, ExampleInputs((torch.full((1, 4), 3.0),), {}), top_k=0)
+    r = Replayer(model, g, {l.id for l in g.layers})
+    with pytest.raises(ReplayMismatch):
+        r.run(ExampleInputs((torch.full((1, 4), -3.0),), {}))
+
+
+def test_attached_values_share_memory_with_gl():
+    from engine.pipeline import scene_from_graph
+    from engine.render.context import OffscreenContext
+    from engine.render.renderer import Renderer
+    model = Block().eval()
+    ex = ExampleInputs((torch.randn(1, 4, 6, 6),), {})
+    g = record(model, ex, capture=True, top_k=0)
+    scene = scene_from_graph(g)
+    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
+        if not r.values.zero_copy:
+            pytest.skip("driver without GL_AMD_pinned_memory")
+        s = scene.slabs[1]
+        a = np.arange(s.count, dtype=np.float32)
+        assert r.attach_values(s.layer_id, a) is True
+        np.testing.assert_array_equal(r.read_texture(s.layer_id), a)
+        a[:5] = -7.0                                  # GL reads the array itself: no copy was made
+        np.testing.assert_array_equal(r.read_texture(s.layer_id)[:5], -7.0)
+        r.draw()
+        r.update_values(s.layer_id, np.ones(s.count, np.float32))   # back to a copy in GL's own buffer
+        a[:] = 5.0
+        np.testing.assert_array_equal(r.read_texture(s.layer_id), 1.0)
