@@ -45,8 +45,14 @@ def main() -> None:
         shared_ok = vals.zero_copy
 
         def bare() -> None:
+            """The user's model as given: live mode's out-of-place switches undone meanwhile."""
+            flipped = sess.probe.replayer.flipped
+            for m in flipped:
+                m.inplace = True
             with torch.no_grad():
                 model(*ex.args, **ex.kwargs)
+            for m in flipped:
+                m.inplace = False
 
         def live(i: int, zero_copy: bool) -> tuple[float, dict]:
             vals.zero_copy = zero_copy and shared_ok
@@ -111,6 +117,9 @@ def main() -> None:
           f"copy path {med(times['copy'])*1e3:.0f} ms -> {ratio['copy']:.3f}x")
     print(f"  {nbytes/1e6:.0f} MB a frame; copy-path upload {up_copy*1e3:.1f} ms = {copy_gbs:.2f} GB/s vs memcpy "
           f"{cp_gbs:.2f} GB/s; far pyramids of every slab {med(far)*1e3:.0f} ms (render side, only after a change)")
+    ps = {k: med([p[k] for p in parts["shared"]]) for k in parts["shared"][0]}
+    print(f"  shared path parts (median ms): " + ", ".join(f"{k} {v*1e3:.1f}" for k, v in ps.items())
+          + f"; replay alone {ps['forward']/b:.3f}x the bare forward")
     print(f"  replays {replays}, recordings {recordings}; {flipped} inplace modules made out of place, "
           f"{cloned} outputs cloned at capture")
     save(f"live_frame_{args.model}", {
@@ -118,6 +127,7 @@ def main() -> None:
         "bare_forward_s": times["bare"], "live_frame_shared_s": times["shared"], "live_frame_copy_s": times["copy"],
         "ratio": ratio["shared"] if shared_ok else ratio["copy"], "ratio_shared": ratio["shared"],
         "ratio_copy": ratio["copy"], "goal_ratio": 1.10,
+        "replay_only_ratio": med([p["forward"] for p in parts["shared"]]) / b,
         "bytes_per_frame": nbytes, "copy_upload_s": up_copy, "copy_upload_gbs": copy_gbs, "memcpy_gbs": cp_gbs,
         "far_pyramids_s": far,
         "parts_median_s": {path: {k: med([p[k] for p in ps]) for k in ps[0]} for path, ps in parts.items()},

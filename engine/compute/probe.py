@@ -4,10 +4,10 @@ colormaps need, reduced on the model's device.
 
 CPU (this machine): no copy at all. The replay (engine/model/replay.py) hands over the layers'
 output tensors; the renderer wraps their memory in GL buffers (GL_AMD_pinned_memory on Mesa) or
-copies it once where the driver cannot. Min/max run on a helper thread with one intra-op thread
-while the forward pass goes on: batch-1 CPU inference leaves gaps (syncs, small ops) that the
-reductions fill. glibc is told to keep freed memory (``keep_freed_memory``): holding a frame's
-outputs would otherwise make every forward pass fault fresh pages in (~30% slower).
+copies it once where the driver cannot. Min/max: one exact pass per layer after the forward pass
+(~10% of a resnet50 forward on 2 cores; a helper thread made it worse: it fights the intra-op
+threads). glibc is told to keep freed memory (``keep_freed_memory``): holding a frame's outputs
+would otherwise make every forward pass fault fresh pages in (~30% slower).
 
 CUDA: statistics on the device; the outputs are quantized to float16 there (half the bytes over
 the bus) into pinned host buffers, one ring slot per frame in flight. Texels then hold
@@ -18,12 +18,8 @@ with log=True the shaders draw sign(v) * log1p(|v|) and the scale is 1 / log1p(m
 """
 from __future__ import annotations
 
-import atexit
 import ctypes
-import queue
-import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,62 +84,6 @@ def keep_freed_memory() -> bool:
     return ok
 
 
-_ALL_STATS: "weakref.WeakSet[_Stats]" = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_stats_threads() -> None:
-    """Join the helper threads before the interpreter tears torch down (else: abort at exit)."""
-    for st in list(_ALL_STATS):
-        st.close()
-
-
-class _Stats:
-    """(min, max) of each captured output on a helper thread with one intra-op thread."""
-
-    _MARK = object()
-
-    def __init__(self) -> None:
-        self.q: queue.SimpleQueue = queue.SimpleQueue()
-        self.results: dict[int, tuple[float, float]] = {}
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="neuroscape-stats", daemon=True)
-        self.thread.start()
-        _ALL_STATS.add(self)
-
-    def _run(self) -> None:
-        torch.set_num_threads(1)       # per thread: the forward pass keeps its own threads
-        while True:
-            item = self.q.get()
-            if item is None:
-                return
-            if item is self._MARK:
-                self.done.set()
-                continue
-            lid, t = item
-            try:
-                lo, hi = torch.aminmax(t.reshape(-1))
-                self.results[lid] = (float(lo), float(hi))
-            except Exception:  # noqa: BLE001 - e.g. an empty tensor: the caller computes it itself
-                pass
-
-    def submit(self, lid: int, t: torch.Tensor) -> None:
-        self.q.put((lid, t))
-
-    def collect(self) -> dict[int, tuple[float, float]]:
-        self.done.clear()
-        self.q.put(self._MARK)
-        self.done.wait()
-        out, self.results = self.results, {}
-        return out
-
-    def close(self) -> None:
-        if self.thread.is_alive():
-            self.q.put(None)
-            if threading.current_thread() is not self.thread:
-                self.thread.join(timeout=5)
-
-
 class LiveProbe:
     """Runs ``model`` and returns the displayed layers' outputs (tensor order) with their scales."""
 
@@ -167,9 +107,6 @@ class LiveProbe:
         self.cpu = self.device.type == "cpu"
         if self.cpu:
             keep_freed_memory()
-        self._stats = _Stats() if self.cpu else None
-        if self._stats is not None:
-            weakref.finalize(self, self._stats.close)
         # CUDA: frames rotate through ``ring`` pinned host buffer sets, so a frame handed to the
         # renderer is not overwritten by the next ring - 1 frames
         self.ring = max(1, ring)
@@ -181,16 +118,13 @@ class LiveProbe:
     def _capture(self, inputs: ExampleInputs) -> dict[int, torch.Tensor]:
         """Outputs of the displayed layers: replayed, or recorded again when the replay does not
         line up (the first frame of a new input shape, value-dependent control flow)."""
-        submit = self._stats.submit if self._stats is not None else None
         structural = True
         try:
-            out = self.replayer.run(inputs, submit)
+            out = self.replayer.run(inputs)
             self.replays += 1
             return out
         except ReplayMismatch as e:
             structural = e.structural
-            if self._stats is not None:
-                self._stats.collect()      # drop partial statistics
         from engine.model.recorder import record
         # copies taken as each layer runs: in-place chains (x += y; relu_) keep their own values
         g = record(self.model, inputs, capture=True, top_k=0, name=self.graph.model_name)
@@ -201,8 +135,6 @@ class LiveProbe:
             if ref is None or l.values is None or tuple(l.shape) != tuple(ref.shape):
                 continue
             out[ref.id] = torch.from_numpy(np.ascontiguousarray(l.values, np.float32))
-            if submit is not None:
-                submit(ref.id, out[ref.id])
         if structural and len(out) == len(self.by_id) and not self.replayer.unplayable:
             # replay this recording from now on
             mine = {l.id: self.by_name[l.name].id for l in g.layers if l.name in self.by_name}
@@ -218,8 +150,6 @@ class LiveProbe:
         try:
             out = self._capture(inputs)
         except Exception as e:  # noqa: BLE001 - the viewer keeps running and shows the error
-            if self._stats is not None:
-                self._stats.collect()
             frame.error = str(e).splitlines()[0][:300]
             return frame
         t1 = time.perf_counter()
@@ -233,15 +163,10 @@ class LiveProbe:
             if not t.is_floating_point() or t.dtype in (torch.bfloat16, torch.float64):
                 t = t.float()
             todo.append((lid, t))
-        if self._stats is not None:
-            got = self._stats.collect()
-            for lid, t in todo:
-                if lid not in got and t.numel():
-                    lo, hi = torch.aminmax(t.reshape(-1))
-                    got[lid] = (float(lo), float(hi))
-            stats = np.array([got.get(lid, (0.0, 0.0)) for lid, _ in todo], np.float64).reshape(-1, 2)
-        else:     # one pass per layer on the device, a single host sync for all layers
-            stats = torch.stack([torch.stack(torch.aminmax(t.reshape(-1))) for _, t in todo]).double().cpu().numpy()
+        # one pass per layer for min and max, after the pass (work between its ops costs more);
+        # a single host sync for all layers
+        stats = torch.stack([torch.stack(torch.aminmax(t.reshape(-1))) if t.numel() else t.new_zeros(2)
+                             for _, t in todo]).double().cpu().numpy()
         lo, hi = stats[:, 0].copy(), stats[:, 1].copy()
         bad = ~(np.isfinite(lo) & np.isfinite(hi))
         nonfinite = np.zeros(len(todo), np.int64)
@@ -285,7 +210,5 @@ class LiveProbe:
         return frame
 
     def close(self) -> None:
-        """Stop the statistics thread and give back modules made out of place."""
-        if self._stats is not None:
-            self._stats.close()
+        """Give back the modules made out of place (engine/model/replay.py)."""
         self.replayer.restore()

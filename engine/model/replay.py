@@ -14,8 +14,6 @@ input shape) reports it, and the caller records again.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor, _C, nn
 from torch.nn.modules import module as _module_mod
@@ -101,24 +99,21 @@ class Replayer:
         self.leaf = 0
         self._popped = False
         self._calls: dict[int, int] = {}
-        self._out: dict[int, Tensor] = {}
+        self._raw: list[tuple[int, Tensor, int]] = []    # (layer id, output, its version) in call order
         self._versions: dict[int, int] = {}
-        self._on_capture: Callable[[int, Tensor], None] | None = None
         self._mode = _Mode(self)
         self._watch: dict[int, int] | None = None    # calibration: data_ptr -> layer id
         self._to_flip: set[nn.Module] = set()
 
     # ------------------------------------------------------------------ hooks
     def _capture(self, lid: int, t: Tensor) -> None:
-        t = _item0(t)
+        """As little as possible while the forward pass runs (work between ops costs more than
+        its own time: the intra-op threads go idle); views and checks come after the pass."""
         if lid in self.clone:
-            t = t.clone()
-        self._out[lid] = t
-        self._versions[lid] = t._version
+            t = _item0(t).clone()
+        self._raw.append((lid, t, t._version))
         if self._watch is not None:
             self._watch[t.data_ptr()] = lid
-        if self._on_capture is not None:
-            self._on_capture(lid, t)
 
     def _pre(self, mod, args):
         if self.leaf:
@@ -174,7 +169,7 @@ class Replayer:
         if device is not None:
             args, kwargs = _to_device(args, device), _to_device(kwargs, device)
         self.fcalls = self.leaf = 0
-        self._calls, self._out, self._versions = {}, {}, {}
+        self._calls, self._raw = {}, []
         for i, t in enumerate(_flat(kwargs, _flat(args, []))):
             lid = self.input_sites.get(i)
             if lid is not None:
@@ -209,7 +204,12 @@ class Replayer:
                 h.remove()
             for m in training:
                 m.training = True
-        out = self._out
+        out: dict[int, Tensor] = {}
+        self._versions = {}
+        for lid, t, version in self._raw:
+            out[lid] = t if lid in self.clone else _item0(t)
+            self._versions[lid] = version
+        self._raw = []
         missing = [lid for lid in self.shapes if lid not in out]
         bad = [lid for lid, t in out.items() if tuple(t.shape) != self.shapes[lid]]
         if missing or bad:
@@ -230,20 +230,15 @@ class Replayer:
             self.flipped.append(m)
         out = self._forward(inputs)
         self.clone = {lid for lid, t in out.items() if t._version != self._versions[lid]}
-        self._out = {}
         self.calibrated = True
 
-    def run(self, inputs: ExampleInputs, on_capture: Callable[[int, Tensor], None] | None = None) -> dict[int, Tensor]:
-        """One forward pass; ``on_capture(layer id, tensor)`` is called as each output appears."""
+    def run(self, inputs: ExampleInputs) -> dict[int, Tensor]:
+        """One forward pass; outputs by layer id (batch item 0, the model's own tensors)."""
         if self.unplayable:
             raise ReplayMismatch(f"layers without a replay site: {', '.join(self.unplayable[:3])}")
         if not self.calibrated:
             self.calibrate(inputs)
-        self._on_capture = on_capture
-        try:
-            out = self._forward(inputs)
-        finally:
-            self._on_capture = None
+        out = self._forward(inputs)
         changed = [lid for lid, t in out.items() if t._version != self._versions[lid]]
         if changed:       # an in-place write the calibration did not see: clone them from now on
             self.clone |= set(changed)
