@@ -124,3 +124,30 @@ def test_attached_values_share_memory_with_gl():
         r.update_values(s.layer_id, np.ones(s.count, np.float32))   # back to a copy in GL's own buffer
         a[:] = 5.0
         np.testing.assert_array_equal(r.read_texture(s.layer_id), 1.0)
+
+
+def test_far_pyramids_follow_new_values_within_the_budget():
+    """Far slabs sample the mean pyramid: with no budget every drawn slab's pyramid is rebuilt
+    at once; with a zero budget it waits (the live viewer spreads rebuilds over frames)."""
+    from engine.pipeline import scene_from_graph
+    from engine.render.context import OffscreenContext
+    from engine.render.renderer import Renderer
+    from engine.scene.camera import Camera
+    model = Block().eval()
+    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
+    scene = scene_from_graph(g)
+    s = scene.slabs[1]                                           # conv1: a 12 x 12 mosaic
+    scene.slabs, scene.edges, scene.labels = [s], [], []
+    far = Camera(position=s.center + s.normal * 30.0).look_at(s.center)   # ~5 pixels wide: far levels
+    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
+        def shot(value, budget):
+            r.far_budget = budget
+            r.set_signed(s.layer_id, False)
+            r.attach_values(s.layer_id, np.full(s.count, value, np.float32), scale=1.0)
+            r.draw(far)
+            return r.read_pixels().astype(int)
+        dark, bright = shot(0.05, None), shot(0.95, None)
+        assert np.abs(dark - bright).sum(axis=2).max() > 100          # the far slab changed colour
+        stale = shot(0.05, 0.0)
+        assert r.values.far_dirty[0] and np.array_equal(stale, bright)    # not rebuilt yet
+        assert np.array_equal(shot(0.05, None), dark)

@@ -15,6 +15,7 @@ HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  clic
        "double-click fly to  L labels  G edges  P screenshot  K keyframe  J save path  F11 fullscreen  Esc quit"
 DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
+FAR_BUDGET_S = 0.03     # per frame, rebuilding far pyramids of live layers (see Renderer.far_budget)
 
 
 class Viewer:
@@ -54,6 +55,7 @@ class Viewer:
             from engine.compute.live import ProbeWorker
             self.worker = ProbeWorker(session)
             self.worker.t = 1
+            self.renderer.far_budget = FAR_BUDGET_S
         self._install_callbacks()
 
     # ---- callbacks ---------------------------------------------------------------------
@@ -209,6 +211,8 @@ class Viewer:
         finally:
             if self.worker is not None:
                 self.worker.stop()
+            if self.session is not None:
+                self.session.close()
             self.renderer.release()
             self.window.destroy()
         return self.frames

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -117,6 +118,10 @@ class Renderer:
         self.last_occluded = 0
         #: skip slabs hidden behind one nearer opaque slab (exact: the image does not change)
         self.occlusion_culling = True
+        #: seconds a draw may spend rebuilding far pyramids after new activations (None: all of
+        #: them). The live viewer sets a budget: far layers then catch up over a few frames while
+        #: near ones (read straight from the neurons) are always current.
+        self.far_budget: float | None = None
         # every GL name starts at 0 so release() can clean up after a failure half-way
         self._programs: list[Program] = []
         self._empty_vao = self._frame_ubo = self._cmap_tex = self._params_buf = self._params_tex = 0
@@ -638,12 +643,14 @@ class Renderer:
             GL.glUseProgram(self.slab_prog.id)
             loc = self._loc_slab
             vals, active = self.values, _raw_active_texture
-            for i in as_slab:
+            budget_end = None if self.far_budget is None else time.perf_counter() + self.far_budget
+            for i in as_slab:          # front to back: the nearest far pyramids are rebuilt first
                 bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
                 if vals.far[i]:
                     active(GL.GL_TEXTURE0 + _UNIT_FAR)
                     bind(GL.GL_TEXTURE_2D, vals.far[i])
-                    vals.ensure_far(i)
+                    if vals.far_dirty[i] and (budget_end is None or time.perf_counter() < budget_end):
+                        vals.ensure_far(i)
                     active(GL.GL_TEXTURE0 + _UNIT_VALUES)
                 uniform(loc, i)
                 draw_arrays(GL.GL_TRIANGLE_STRIP, 0, 4)
