@@ -51,8 +51,12 @@ def _check(probe, model, ex, g):
     assert f.error is None
     by_name = {l.name: l for l in ref.layers}
     for l in g.layers:
-        np.testing.assert_allclose(f.layers[l.id].values, by_name[l.name].values.reshape(-1), atol=1e-6,
-                                   err_msg=l.name)
+        ref = by_name[l.name].values.reshape(-1)
+        lf = f.layers[l.id]
+        np.testing.assert_allclose(lf.values, ref, atol=1e-6, err_msg=l.name)
+        # colour scale and map from exact statistics (cloned, derived and plain layers alike)
+        assert lf.scale == pytest.approx(1 / np.abs(ref).max(), rel=1e-6), l.name
+        assert lf.signed == bool((ref < 0).any()), l.name
 
 
 def test_inplace_chains_keep_each_layers_values():
