@@ -155,3 +155,16 @@ def test_far_pyramids_follow_new_values_within_the_budget():
         stale = shot(0.05, 0.0)
         assert r.values.far_dirty[0] and np.array_equal(stale, bright)    # not rebuilt yet
         assert np.array_equal(shot(0.05, None), dark)
+
+
+@pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU6(), nn.LeakyReLU(0.1), nn.Hardtanh(-0.5, 0.25), nn.ReLU(inplace=True)])
+def test_statistics_of_activation_layers_follow_from_their_input(act):
+    """min/max of ReLU-like layers come from their input layer's (f(min), f(max)), exactly."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(8, 64), act, nn.Linear(64, 3)).eval()
+    ex = ExampleInputs((torch.randn(1, 8) * 4,), {})
+    g = record(model, ex, top_k=0)
+    probe = LiveProbe(model, g)
+    _check(probe, model, ex, g)
+    assert len(probe._derived) == 1
+    probe.close()

@@ -85,6 +85,22 @@ def keep_freed_memory() -> bool:
     return ok
 
 
+def _apply_monotone(mod: torch.nn.Module, lo: float, hi: float) -> tuple[float, float]:
+    """f(lo), f(hi) for the _MONOTONE modules, in float32 as the module computes them."""
+    f32 = np.float32
+    a, b = f32(lo), f32(hi)
+    if isinstance(mod, torch.nn.ReLU6):
+        lo_v, hi_v = f32(0.0), f32(6.0)
+    elif isinstance(mod, torch.nn.ReLU):
+        return float(max(a, f32(0))), float(max(b, f32(0)))
+    elif isinstance(mod, torch.nn.LeakyReLU):
+        s = f32(mod.negative_slope)
+        return float(a if a >= 0 else a * s), float(b if b >= 0 else b * s)
+    else:                                        # Hardtanh
+        lo_v, hi_v = f32(mod.min_val), f32(mod.max_val)
+    return float(min(max(a, lo_v), hi_v)), float(min(max(b, lo_v), hi_v))
+
+
 class LiveProbe:
     """Runs ``model`` and returns the displayed layers' outputs (tensor order) with their scales."""
 
@@ -178,25 +194,26 @@ class LiveProbe:
         """Exact min, max and NaN/Inf count per layer, one host sync for all: taken during the
         pass (_hot_stats) or now; derived layers from their source's min/max unless that has
         non-finite values."""
+        n = len(todo)
         index = {lid: k for k, (lid, _) in enumerate(todo)}
-        direct = [k for k, (lid, _) in enumerate(todo)
-                  if not (lid in self._derived and self._derived[lid][0] in index)]
-        lo, hi = np.zeros(len(todo)), np.zeros(len(todo))
-        if direct:
-            hot = self._hot
-            ts = [(todo[k][0], todo[k][1].reshape(-1)) for k in direct]
-            st = torch.stack([(torch.stack(hot[lid]) if lid in hot else torch.stack(torch.aminmax(t))
-                               if t.numel() else t.new_zeros(2)).double() for lid, t in ts])
-            st = st.cpu().numpy()
-            lo[direct], hi[direct] = st[:, 0], st[:, 1]
-        nonfinite = np.zeros(len(todo), np.int64)
-        for k in sorted(set(range(len(todo))) - set(direct)):     # ids follow the data flow
+        derived = [k for k, (lid, _) in enumerate(todo) if lid in self._derived and self._derived[lid][0] in index]
+        lo, hi = np.zeros(n), np.zeros(n)
+        hot = self._hot
+        ks = [k for k in range(n) if todo[k][0] in hot]
+        if ks:                                   # one stack, one host sync
+            st = torch.stack([v for k in ks for v in hot[todo[k][0]]]).double().cpu().numpy().reshape(-1, 2)
+            lo[ks], hi[ks] = st[:, 0], st[:, 1]
+        skip = set(ks) | set(derived)
+        for k in range(n):                       # not seen during the pass (recorded, non-float ...)
+            t = todo[k][1]
+            if k not in skip and t.numel():
+                lo[k], hi[k] = (float(v) for v in torch.aminmax(t.reshape(-1)))
+        nonfinite = np.zeros(n, np.int64)
+        for k in derived:                        # in data-flow order: a source comes first
             lid, t = todo[k]
             s = index[self._derived[lid][0]]
             if np.isfinite(lo[s]) and np.isfinite(hi[s]):
-                with torch.no_grad():
-                    f = self._derived[lid][1](torch.tensor([lo[s], hi[s]], dtype=t.dtype, device=t.device))
-                lo[k], hi[k] = (float(v) for v in f.double().cpu())
+                lo[k], hi[k] = _apply_monotone(self._derived[lid][1], lo[s], hi[s])
             elif t.numel():
                 lo[k], hi[k] = (float(v) for v in torch.aminmax(t.reshape(-1)))
         bad = ~(np.isfinite(lo) & np.isfinite(hi))
