@@ -14,6 +14,8 @@ input shape) reports it, and the caller records again.
 """
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import Tensor, _C, nn
 from torch.overrides import TorchFunctionMode
@@ -99,6 +101,7 @@ class Replayer:
         self.fcalls = 0
         self.leaf = 0
         self._wrappers: list | None = None
+        self._thread = 0
         self._on_capture = None
         self._calls: dict[int, int] = {}
         self._raw: list[tuple[int, Tensor, int]] = []    # (layer id, output, its version) in call order
@@ -127,8 +130,11 @@ class Replayer:
         r, mode, key = self, self._mode, id(mod)
         sites = self.leaf_sites.get(key)
         is_top = _C._get_function_stack_at
+        get_ident = threading.get_ident
 
         def forward(*args, **kwargs):
+            if get_ident() != r._thread:    # another thread calling the module meanwhile: not ours
+                return orig(*args, **kwargs)
             if r.leaf:
                 r.leaf += 1
                 try:
@@ -204,6 +210,7 @@ class Replayer:
         try:
             for m in training:
                 m.training = False
+            self._thread = threading.get_ident()
             undo = self._install()
             with torch.no_grad():
                 if use_mode:
