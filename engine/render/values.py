@@ -122,11 +122,12 @@ class LayerValues:
         if not self._names:
             self._names = [int(b) for b in np.atleast_1d(GL.glGenBuffers(NAME_POOL))]
         buf = self._names.pop()
-        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)
+        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)      # left bound: every GL call counts here
         _raw_buffer_data(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, a.nbytes, ctypes.c_void_p(a.ctypes.data), GL.GL_STREAM_DRAW)
-        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, 0)
         self._retire(i)
-        self._bind_storage(i, _FORMATS[a.dtype], buf)
+        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
+        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, _FORMATS[a.dtype], buf)
+        self.fmt[i] = _FORMATS[a.dtype]
         self.attached[i] = (a, buf)
         self.data[i] = a
         self.far_dirty[i] = True
