@@ -165,7 +165,7 @@ def test_model_that_raises_mid_run_keeps_last_frame():
         np.testing.assert_array_equal(sl.values, b)
 
 
-@pytest.mark.parametrize("shape", [(6, 5, 7), (4, 8, 6), (10,), (3, 7), (2, 3, 4, 5), (3, 5000)])
+@pytest.mark.parametrize("shape", [(6, 5, 7), (4, 8, 6), (10,), (3, 7), (2, 3, 4, 5), (3, 5000), (5, 16, 16), (3, 1, 9)])
 def test_far_pyramid_is_the_mosaic_mean_pyramid(shape):
     """Far slabs sample levels 1.. built from tensor order: equal to 2x2 means of the mosaic
     image with GL's floor sizes (a side of 1 stays 1)."""
@@ -183,3 +183,8 @@ def test_far_pyramid_is_the_mosaic_mean_pyramid(shape):
         ref = src[: h * ky, : w * kx].reshape(h, ky, w, kx).mean(axis=(1, 3))
         np.testing.assert_allclose(lv, ref, atol=1e-5)
         src = ref
+    for first in range(2, len(levels) + 1):          # a far slab's pyramid starts coarser
+        coarse = mean_pyramid(v, m, first=first)
+        assert len(coarse) == len(levels) - first + 1
+        for a, b in zip(coarse, levels[first - 1:]):
+            np.testing.assert_allclose(a, b, atol=1e-5)

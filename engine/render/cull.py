@@ -63,6 +63,8 @@ class SlabArrays:
         nearest = self.origin + a[:, None] * self.U + b[:, None] * self.V
         dist = np.maximum(np.linalg.norm(cam.position - nearest, axis=1), cam.near)
         texel_px = self.u_len * cam.focal_px(size[1]) / dist
+        #: pixels a texel spans at each slab's nearest point (its finest level of detail)
+        self.texel_px = texel_px
         out = np.where(texel_px >= lod_px, POINTS, SLAB).astype(np.int8)
         out[outside] = CULL
         return out

@@ -2,9 +2,10 @@
 
 Far slabs sample it instead of the neurons, so every neuron is averaged into the pixels it
 covers. Level k is the 2x2 mean of level k-1 with GL's sizes (max(1, n >> k)), level 0 being the
-mosaic itself, which is never built: conv tiles of even size are pooled inside the tiles (the
-blocks never straddle two) and only the quarter-size result is put in mosaic order; other layouts
-are put in mosaic order first. torch does the pooling (vectorised, multithreaded).
+mosaic itself, which is never built: a far slab needs no level finer than its pixels, so the
+first level wanted (``first``) is pooled from the neurons in one go -- inside the tiles when
+their size allows (blocks never straddle two feature maps), else after putting the values in
+mosaic order -- and only the coarser levels are derived from it. torch does the pooling.
 """
 from __future__ import annotations
 
@@ -23,19 +24,30 @@ def level_sizes(rows: int, cols: int) -> list[tuple[int, int]]:
     return out
 
 
-def _pool(img: torch.Tensor) -> torch.Tensor:
-    """2x2 mean over the last two dims with GL's floor sizes; a side of 1 stays 1. Strided adds:
-    ~3x faster than avg_pool2d on a CPU for one-channel maps."""
+def _block(n: int, k: int) -> tuple[int, int]:
+    """(output size, block size) along a side of n texels at level k: the block level k's
+    texel averages when levels are built by repeated 2x2 means with floor sizes."""
+    if n <= 1:
+        return 1, 1
+    return max(1, n >> k), min(1 << k, 1 << (n.bit_length() - 1))
+
+
+def _pool(img: torch.Tensor, k: int) -> torch.Tensor:
+    """Level-k means of the last two dims of ``img`` (as level 0) in two strided sums."""
     h, w = img.shape[-2:]
-    if h > 1:
-        h2 = h // 2
-        rows = img[..., : 2 * h2, :].unflatten(-2, (h2, 2))
+    if k == 1 and h > 1 and w > 1:        # pairwise adds: ~3x faster than strided sums here
+        rows = img[..., : h // 2 * 2, :].unflatten(-2, (h // 2, 2))
         img = rows[..., 0, :] + rows[..., 1, :]
-    if w > 1:
-        w2 = w // 2
-        cols = img[..., : 2 * w2].unflatten(-1, (w2, 2))
-        img = cols[..., 0] + cols[..., 1]
-    return img * (0.5 ** ((h > 1) + (w > 1)))
+        cols = img[..., : w // 2 * 2].unflatten(-1, (w // 2, 2))
+        return (cols[..., 0] + cols[..., 1]) * 0.25
+    (oh, by), (ow, bx) = _block(h, k), _block(w, k)
+    out = img[..., : oh * by, :]
+    if by > 1:
+        out = out.unflatten(-2, (oh, by)).sum(-2)
+    out = out[..., : ow * bx]
+    if bx > 1:
+        out = out.unflatten(-1, (ow, bx)).sum(-1)
+    return out * (1.0 / (by * bx)) if by * bx > 1 else out
 
 
 def _padded(values: torch.Tensor, n: int) -> torch.Tensor:
@@ -46,24 +58,26 @@ def _padded(values: torch.Tensor, n: int) -> torch.Tensor:
     return out
 
 
-def mean_pyramid(values: np.ndarray, m: Mosaic) -> list[np.ndarray]:
-    """Levels 1.. of the mosaic's mean pyramid as C-contiguous float32 (h, w) arrays; padding
-    texels count as 0. ``values``: the layer's neurons in tensor order (float32 or float16)."""
-    if m.rows <= 1 and m.cols <= 1:
+def mean_pyramid(values: np.ndarray, m: Mosaic, first: int = 1) -> list[np.ndarray]:
+    """Levels ``first``.. of the mosaic's mean pyramid as C-contiguous float32 (h, w) arrays;
+    padding texels count as 0. ``values``: the layer's neurons in tensor order."""
+    sizes = level_sizes(m.rows, m.cols)
+    if not sizes:
         return []
+    first = max(1, min(int(first), len(sizes)))
     t = torch.from_numpy(np.ascontiguousarray(values).reshape(-1))
     if t.dtype != torch.float32:
         t = t.float()
-    n_tex = m.rows * m.cols
-    tiles = _padded(t, n_tex).view(m.tiles_r, m.tiles_c, m.th, m.tw)
+    tiles = _padded(t, m.rows * m.cols).view(m.tiles_r, m.tiles_c, m.th, m.tw)
+    s = 1 << first
     if m.tiles_r == 1 and m.tiles_c == 1:
-        level = _pool(tiles[0, 0])
-    elif m.th % 2 == 0 and m.tw % 2 == 0:
-        level = _pool(tiles).permute(0, 2, 1, 3).reshape(m.rows // 2, m.cols // 2)
+        level = _pool(tiles[0, 0], first)
+    elif m.th % s == 0 and m.tw % s == 0:
+        level = _pool(tiles, first).permute(0, 2, 1, 3).reshape(sizes[first - 1])
     else:
-        level = _pool(tiles.permute(0, 2, 1, 3).reshape(m.rows, m.cols))
+        level = _pool(tiles.permute(0, 2, 1, 3).reshape(m.rows, m.cols), first)
     levels = [level.contiguous()]
     while level.shape[0] > 1 or level.shape[1] > 1:
-        level = _pool(level).contiguous()
+        level = _pool(level, 1).contiguous()
         levels.append(level)
     return [lv.numpy() for lv in levels]

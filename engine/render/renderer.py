@@ -644,13 +644,19 @@ class Renderer:
             loc = self._loc_slab
             vals, active = self.values, _raw_active_texture
             budget_end = None if self.far_budget is None else time.perf_counter() + self.far_budget
+            if lod is not None:     # decided by the caller: texel sizes still come from the camera
+                arrays.modes(cam, self.size, sc.lod_px, vp)
+            # the finest far level a slab can sample: lod at its nearest point (0.5 below, for
+            # the blend toward level 1 and for oblique views, which only sample coarser levels)
+            first = np.maximum(1, np.floor(np.log2(1.0 / np.maximum(arrays.texel_px, 1e-9)) - 0.5)).astype(int)
             for i in as_slab:          # front to back: the nearest far pyramids are rebuilt first
                 bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
                 if vals.far[i]:
                     active(GL.GL_TEXTURE0 + _UNIT_FAR)
                     bind(GL.GL_TEXTURE_2D, vals.far[i])
-                    if vals.far_dirty[i] and (budget_end is None or time.perf_counter() < budget_end):
-                        vals.ensure_far(i)
+                    if (vals.far_dirty[i] or first[i] < vals.far_level[i] or not vals.far_level[i]) \
+                            and (budget_end is None or time.perf_counter() < budget_end):
+                        vals.ensure_far(i, int(first[i]))
                     active(GL.GL_TEXTURE0 + _UNIT_VALUES)
                 uniform(loc, i)
                 draw_arrays(GL.GL_TRIANGLE_STRIP, 0, 4)

@@ -51,6 +51,8 @@ class LayerValues:
         self.own_bytes = [0] * n
         self.data: list[np.ndarray | None] = [None] * n      # what the buffer holds (for pyramids, reads)
         self.far_dirty = [False] * n
+        self.far_level = [0] * n                  # finest far level built (0: none yet)
+        self.n_levels = [len(level_sizes(s.rows, s.cols)) for s in slabs]
         self.attached: list[tuple[np.ndarray, int] | None] = [None] * n   # (array, its GL buffer)
         self._pending: list = []                  # (array, buffer) replaced since the last fence
         self._fenced: list[tuple[int, list]] = []  # (fence, [(array, buffer)]) the GPU may still read
@@ -145,19 +147,29 @@ class LayerValues:
             GL.glDeleteBuffers(len(bufs), bufs)
 
     # ------------------------------------------------------------------ drawing
-    def ensure_far(self, i: int) -> None:
-        """Rebuild slab i's far pyramid if its values changed (its texture must be bound)."""
-        if not self.far_dirty[i] or not self.far[i]:
+    def ensure_far(self, i: int, first: int = 1) -> None:
+        """Make slab i's far pyramid current from level ``first`` down (its texture must be
+        bound): rebuilt when the values changed or a finer level is wanted than built. Levels
+        finer than the built ones are never sampled (GL_TEXTURE_MIN_LOD)."""
+        if not self.far[i]:
+            return
+        first = max(1, int(first))
+        if not self.far_dirty[i] and self.far_level[i] and first >= self.far_level[i]:
             return
         self.far_dirty[i] = False
         src = self.data[i]
         if src is None:
             return
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        for level, img in enumerate(mean_pyramid(src, self.mosaics[i]), start=1):
+        levels = mean_pyramid(src, self.mosaics[i], first)
+        first = self.n_levels[i] - len(levels) + 1
+        for level, img in enumerate(levels, start=first):
             h, w = img.shape
             _raw_tex_sub_image(GL.GL_TEXTURE_2D, level, 0, 0, w, h, GL.GL_RED, GL.GL_FLOAT,
                                img.ctypes.data_as(ctypes.c_void_p))
+        if first != self.far_level[i]:
+            GL.glTexParameterf(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_LOD, float(first - 1))   # base level is 1
+        self.far_level[i] = first
 
     def frame_drawn(self) -> None:
         """After a frame's draws: arrays replaced before it are freed once the GPU passes here."""
