@@ -168,3 +168,31 @@ def test_statistics_of_activation_layers_follow_from_their_input(act):
     _check(probe, model, ex, g)
     assert len(probe._derived) == 1
     probe.close()
+
+
+def test_far_slab_averages_every_neuron():
+    """A checkerboard of 0s and 1s seen from far looks like 0.5 everywhere (the mean pyramid),
+    not like a sample of single neurons (aliasing)."""
+    from engine.pipeline import scene_from_graph
+    from engine.render.context import OffscreenContext
+    from engine.render.renderer import Renderer
+    from engine.scene.camera import Camera
+    model = Block().eval()
+    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
+    scene = scene_from_graph(g)
+    s = scene.slabs[1]
+    scene.slabs, scene.edges, scene.labels = [s], [], []
+    col, row = s.mosaic.texel(np.arange(s.count))
+    checker = ((col + row) % 2).astype(np.float32)
+    far = Camera(position=s.center + s.normal * 11.0).look_at(s.center)   # ~2 texels a pixel
+    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
+        r.set_signed(s.layer_id, False)
+
+        def shot(values):
+            r.update_values(s.layer_id, values, scale=1.0)
+            r.draw(far)
+            return r.read_pixels().astype(int)
+        grey, board, black = shot(np.full(s.count, 0.5, np.float32)), shot(checker), shot(np.zeros(s.count, np.float32))
+    on = np.abs(grey - black).sum(axis=2) > 60                 # pixels of the slab
+    assert on.sum() >= 9
+    assert np.abs(board[on] - grey[on]).max() <= 40, np.abs(board[on] - grey[on]).max()
