@@ -45,8 +45,8 @@ class LiveSession:
         reveal = self.reveal_rank(t)
         for s in self.scene.slabs:
             lf = frame.layers.get(s.layer_id)
-            if lf is None:
-                continue
+            if lf is None or lf.values is None or lf.values.size != s.count:
+                continue           # e.g. an empty output (its slab shows one padding texel)
             scale = lf.scale if reveal is None or s.rank <= reveal else 0.0
             if renderer is not None:
                 renderer.set_signed(s.layer_id, lf.signed, lf.log)
