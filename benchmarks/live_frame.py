@@ -1,8 +1,9 @@
 """Per-frame cost of live mode -- forward + capture of every displayed layer + statistics +
 upload into the renderer -- divided by one bare forward pass of the same model, same run,
 interleaved. Two upload paths: "shared" (GL_AMD_pinned_memory: GL reads the output tensors where
-the forward pass wrote them) and "copy" (one glBufferSubData per layer, what drivers without the
-extension get), with the copy path's GB/s against a plain memcpy of the same bytes. Also the far
+the forward pass wrote them) and "copy" (what drivers without that extension get: a multithreaded
+copy into persistent-mapped buffers), with the copy path's GB/s against a plain memcpy of the same
+bytes. Also the far
 pyramids an overview draw rebuilds after a new frame (render side, only for layers drawn as slabs,
 from the level each needs).
 

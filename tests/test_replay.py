@@ -196,3 +196,30 @@ def test_far_slab_averages_every_neuron():
     on = np.abs(grey - black).sum(axis=2) > 60                 # pixels of the slab
     assert on.sum() >= 9
     assert np.abs(board[on] - grey[on]).max() <= 40, np.abs(board[on] - grey[on]).max()
+
+
+def test_mapped_upload_path_for_drivers_without_shared_memory():
+    """Without GL_AMD_pinned_memory, attach copies into persistent-mapped buffers: the texture
+    holds each new frame (ring slots reused behind fences) and later writes to the array do not
+    leak into GL."""
+    from engine.pipeline import scene_from_graph
+    from engine.render.context import OffscreenContext
+    from engine.render.renderer import Renderer
+    model = Block().eval()
+    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
+    scene = scene_from_graph(g)
+    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
+        if not r.values.mapped:
+            pytest.skip("driver without buffer storage")
+        r.values.zero_copy = False
+        s = scene.slabs[1]
+        for k in range(5):
+            a = np.arange(s.count, dtype=np.float32) * (k + 1)
+            assert r.attach_values(s.layer_id, a) is False
+            r.draw()
+            np.testing.assert_array_equal(r.read_texture(s.layer_id), np.arange(s.count) * (k + 1.0))
+            a[:] = -1.0                                   # a copy was taken
+            assert r.read_texture(s.layer_id)[1] == k + 1.0
+        half = np.linspace(-1, 1, s.count).astype(np.float16)
+        r.attach_values(s.layer_id, half)                 # float16 frames (CUDA) reallocate the ring
+        np.testing.assert_array_equal(r.read_texture(s.layer_id), half.astype(np.float32))

@@ -6,7 +6,8 @@
 * ``attach`` shares host memory with GL instead of copying it (GL_AMD_pinned_memory: Mesa's
   llvmpipe and radeonsi) -- a live frame's output tensors are drawn where the forward pass wrote
   them. The arrays are kept alive until a fence says the GPU is done with them. Drivers without
-  the extension get one glBufferSubData (no orphaning).
+  the extension get one multithreaded copy into persistent-mapped buffers (engine/render/mapped.py),
+  or one glBufferSubData without buffer storage (no orphaning either way).
 * Far slabs sample a mean pyramid of the mosaic (engine/render/pyramid.py), levels 1.. in a
   texture whose base level is 1, rebuilt lazily, only for layers drawn as slabs after a change.
 """
@@ -23,11 +24,16 @@ from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _raw_bind_texture
 from OpenGL.raw.GL.VERSION.GL_3_1 import glTexBuffer as _raw_tex_buffer
 
 from engine.layout.mosaic import Mosaic, from_mosaic
+from engine.render.mapped import Fences, MappedRing
 from engine.render.pyramid import level_sizes, mean_pyramid
 
 EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD = 0x9160
 _FORMATS = {np.dtype(np.float32): GL.GL_R32F, np.dtype(np.float16): GL.GL_R16F}
 NAME_POOL = 256                  # buffer names generated at a time for shared memory
+
+
+def _gl_version() -> tuple[int, int]:
+    return int(GL.glGetIntegerv(GL.GL_MAJOR_VERSION)), int(GL.glGetIntegerv(GL.GL_MINOR_VERSION))
 
 
 def has_extension(name: str) -> bool:
@@ -44,6 +50,10 @@ class LayerValues:
         self.mosaics: list[Mosaic] = [s.mosaic for s in slabs]
         #: GL_AMD_pinned_memory present: attach() shares memory instead of copying
         self.zero_copy = has_extension("GL_AMD_pinned_memory") if zero_copy is None else bool(zero_copy)
+        #: else, with buffer storage (GL 4.4): attach() copies into persistent-mapped buffers
+        self.mapped = _gl_version() >= (4, 4) or has_extension("GL_ARB_buffer_storage")
+        self._fences = Fences()
+        self.rings: list[MappedRing | None] = [None] * n
         self.tex = [int(t) for t in np.atleast_1d(GL.glGenTextures(n))] if n else []
         self.own = [int(b) for b in np.atleast_1d(GL.glGenBuffers(n))] if n else []
         self.far = [0] * n
@@ -57,6 +67,7 @@ class LayerValues:
         self._pending: list = []                  # (array, buffer) replaced since the last fence
         self._fenced: list[tuple[int, list]] = []  # (fence, [(array, buffer)]) the GPU may still read
         self._names: list[int] = []
+        self.current = [0] * n                    # the buffer slab i's texture reads
         for i, s in enumerate(slabs):
             v = s.values
             flat = np.zeros(max(1, int(s.count)), np.float32) if v is None else self._tensor_order(i, v)
@@ -109,6 +120,7 @@ class LayerValues:
         _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, 0)
         self._retire(i)
         self._bind_storage(i, fmt, self.own[i])
+        self.current[i] = self.own[i]
         self.data[i] = flat
         self.far_dirty[i] = True
         return flat
@@ -117,9 +129,24 @@ class LayerValues:
         """Show ``values`` (flat tensor order, C-contiguous float32/float16) for slab i without
         copying when the driver can; else copy. Returns True if the memory is shared."""
         a = values
-        if not (self.zero_copy and isinstance(a, np.ndarray) and a.dtype in _FORMATS and a.flags.c_contiguous
-                and a.size == self.slabs[i].count and a.nbytes):
+        if not (isinstance(a, np.ndarray) and a.dtype in _FORMATS and a.flags.c_contiguous
+                and a.size == self.slabs[i].count and a.nbytes) or not (self.zero_copy or self.mapped):
             self.write(i, a)
+            return False
+        if not self.zero_copy:
+            ring = self.rings[i]
+            if ring is None or ring.nbytes != a.nbytes:
+                if ring is not None:
+                    ring.release()
+                ring = self.rings[i] = MappedRing(a.nbytes, self._fences)
+            buf = ring.write(a)
+            self._retire(i)
+            _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
+            _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, _FORMATS[a.dtype], buf)
+            self.fmt[i] = _FORMATS[a.dtype]
+            self.current[i] = buf
+            self.data[i] = a
+            self.far_dirty[i] = True
             return False
         if not self._names:
             self._names = [int(b) for b in np.atleast_1d(GL.glGenBuffers(NAME_POOL))]
@@ -131,6 +158,7 @@ class LayerValues:
         _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, _FORMATS[a.dtype], buf)
         self.fmt[i] = _FORMATS[a.dtype]
         self.attached[i] = (a, buf)
+        self.current[i] = buf
         self.data[i] = a
         self.far_dirty[i] = True
         return True
@@ -172,7 +200,13 @@ class LayerValues:
         self.far_level[i] = first
 
     def frame_drawn(self) -> None:
-        """After a frame's draws: arrays replaced before it are freed once the GPU passes here."""
+        """After a frame's draws: arrays replaced before it are freed, and mapped slots written
+        for it are reused, once the GPU passes here."""
+        pending_rings = [r for r in self.rings if r is not None and r.pending is not None]
+        if pending_rings:
+            fence = GL.glFenceSync(GL.GL_SYNC_GPU_COMMANDS_COMPLETE, 0)
+            for r in pending_rings:
+                r.drawn(fence)
         if self._pending:
             fence = GL.glFenceSync(GL.GL_SYNC_GPU_COMMANDS_COMPLETE, 0)
             self._fenced.append((fence, self._pending))
@@ -201,12 +235,8 @@ class LayerValues:
         half = self.fmt[i] == GL.GL_R16F
         out = np.empty(n, np.float16 if half else np.float32)
         GL.glFinish()
-        buf = self.own[i]
-        if self.attached[i] is not None:
-            buf = self.attached[i][1]
-            target = EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD
-        else:
-            target = GL.GL_TEXTURE_BUFFER
+        buf = self.current[i]
+        target = EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD if self.attached[i] is not None else GL.GL_COPY_READ_BUFFER
         GL.glBindBuffer(target, buf)
         GL.glGetBufferSubData(target, 0, out.nbytes, out.ctypes.data_as(ctypes.c_void_p))
         GL.glBindBuffer(target, 0)
@@ -214,6 +244,10 @@ class LayerValues:
 
     def release(self) -> None:
         self.settle()
+        for r in self.rings:
+            if r is not None:
+                r.release()
+        self.rings = [None] * len(self.slabs)
         if self.tex:
             GL.glDeleteTextures(self.tex)
         fars = [t for t in self.far if t]
