@@ -76,8 +76,19 @@ def mean_pyramid(values: np.ndarray, m: Mosaic, first: int = 1) -> list[np.ndarr
         level = _pool(tiles, first).permute(0, 2, 1, 3).reshape(sizes[first - 1])
     else:
         level = _pool(tiles.permute(0, 2, 1, 3).reshape(m.rows, m.cols), first)
-    levels = [level.contiguous()]
-    while level.shape[0] > 1 or level.shape[1] > 1:
-        level = _pool(level, 1).contiguous()
+    level = level.contiguous().numpy()
+    levels = [level]
+    while level.shape[0] > 1 or level.shape[1] > 1:   # small from here on: numpy's per-op cost is lower
+        level = _pool_np(level)
         levels.append(level)
-    return [lv.numpy() for lv in levels]
+    return levels
+
+
+def _pool_np(a: np.ndarray) -> np.ndarray:
+    """2x2 mean with GL's floor sizes for a small float32 level; a side of 1 stays 1."""
+    h, w = a.shape
+    if h > 1:
+        a = a[0: h // 2 * 2: 2] + a[1: h // 2 * 2: 2]
+    if w > 1:
+        a = a[:, 0: w // 2 * 2: 2] + a[:, 1: w // 2 * 2: 2]
+    return np.ascontiguousarray(a * np.float32(0.5 ** ((h > 1) + (w > 1))), dtype=np.float32)

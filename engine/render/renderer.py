@@ -585,6 +585,25 @@ class Renderer:
         GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
         GL.glBindBufferBase(GL.GL_UNIFORM_BUFFER, 0, self._frame_ubo)
 
+    def _update_far(self, as_slab: list[int], cam: Camera, vp: np.ndarray, texel_sizes_stale: bool) -> None:
+        """Rebuild the far pyramids the slabs about to be drawn need, before any draw is queued
+        (llvmpipe flushes queued drawing when a texture changes), nearest first, within
+        ``far_budget``. A slab's finest level is the lod at its nearest point, 0.5 below (the
+        blend toward level 1; oblique views only sample coarser levels)."""
+        arrays, vals = self._arrays, self.values
+        if texel_sizes_stale:      # the caller decided the modes: texel sizes come from the camera
+            arrays.modes(cam, self.size, self.scene.lod_px, vp)
+        first = np.maximum(1, np.floor(np.log2(1.0 / np.maximum(arrays.texel_px, 1e-9)) - 0.5)).astype(int)
+        budget_end = None if self.far_budget is None else time.perf_counter() + self.far_budget
+        GL.glActiveTexture(GL.GL_TEXTURE0 + _UNIT_FAR)
+        for i in as_slab:
+            if vals.far[i] and (vals.far_dirty[i] or not vals.far_level[i] or first[i] < vals.far_level[i]):
+                if budget_end is not None and time.perf_counter() >= budget_end:
+                    break
+                _raw_bind_texture(GL.GL_TEXTURE_2D, vals.far[i])
+                vals.ensure_far(i, int(first[i]))
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+
     def draw(self, camera: Camera | None = None, lod: dict[int, str] | None = None) -> None:
         """Render one frame into the renderer's framebuffer (read it with read_pixels / draw_to)."""
         if self._released:
@@ -611,6 +630,13 @@ class Renderer:
         w, h = self.size
         self._fill_frame(cam)
 
+        order = np.argsort(((self._centers - cam.position) ** 2).sum(axis=1), kind="stable")
+        ordered = modes[order]
+        as_slab = order[ordered == SLAB].tolist()
+        as_points = order[ordered == POINTS].tolist()
+        if as_slab:
+            self._update_far(as_slab, cam, vp, lod is not None)
+
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         GL.glViewport(0, 0, w, h)
         bg = sc.background
@@ -631,10 +657,6 @@ class Renderer:
         GL.glActiveTexture(GL.GL_TEXTURE0 + _UNIT_VALUES)
 
         # opaque passes, front to back so early depth testing rejects hidden fragments
-        order = np.argsort(((self._centers - cam.position) ** 2).sum(axis=1), kind="stable")
-        ordered = modes[order]
-        as_slab = order[ordered == SLAB].tolist()
-        as_points = order[ordered == POINTS].tolist()
         GL.glBindVertexArray(self._empty_vao)
         bind, draw_arrays, uniform = _raw_bind_texture, _raw_draw_arrays, _raw_uniform1i
         if as_slab:
@@ -643,20 +665,11 @@ class Renderer:
             GL.glUseProgram(self.slab_prog.id)
             loc = self._loc_slab
             vals, active = self.values, _raw_active_texture
-            budget_end = None if self.far_budget is None else time.perf_counter() + self.far_budget
-            if lod is not None:     # decided by the caller: texel sizes still come from the camera
-                arrays.modes(cam, self.size, sc.lod_px, vp)
-            # the finest far level a slab can sample: lod at its nearest point (0.5 below, for
-            # the blend toward level 1 and for oblique views, which only sample coarser levels)
-            first = np.maximum(1, np.floor(np.log2(1.0 / np.maximum(arrays.texel_px, 1e-9)) - 0.5)).astype(int)
-            for i in as_slab:          # front to back: the nearest far pyramids are rebuilt first
+            for i in as_slab:
                 bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
                 if vals.far[i]:
                     active(GL.GL_TEXTURE0 + _UNIT_FAR)
                     bind(GL.GL_TEXTURE_2D, vals.far[i])
-                    if (vals.far_dirty[i] or first[i] < vals.far_level[i] or not vals.far_level[i]) \
-                            and (budget_end is None or time.perf_counter() < budget_end):
-                        vals.ensure_far(i, int(first[i]))
                     active(GL.GL_TEXTURE0 + _UNIT_VALUES)
                 uniform(loc, i)
                 draw_arrays(GL.GL_TRIANGLE_STRIP, 0, 4)
