@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from engine.compute.contrib import bias_of, contributions, module_of
-from engine.compute.unmosaic import SceneValues, from_mosaic, slab_mosaic
+from engine.compute.unmosaic import SceneValues, from_mosaic
 from engine.layout.mosaic import mosaic_for, to_mosaic
 from engine.model.graph import Edge, Layer, LayerGraph
 
@@ -137,7 +137,7 @@ def test_scene_values_follow_the_slabs():
     vals = SceneValues(scene)
     for s in scene.slabs:
         layer = next(l for l in graph.layers if l.id == s.layer_id)
-        assert slab_mosaic(s) == mosaic_for(layer.shape[1:])
+        assert s.mosaic == mosaic_for(layer.shape[1:])
         assert np.allclose(vals[s.layer_id], layer.values.reshape(-1))
     lin = next(l for l in graph.layers if l.kind == "linear")
     with torch.no_grad():

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.compute.unmosaic import SceneValues, slab_mosaic
+from engine.compute.unmosaic import SceneValues
 from engine.model.graph import LayerGraph
 from engine.scene.nodes import Scene, Slab
 from engine.scene.pick import Pick
@@ -27,7 +27,7 @@ class Inspection:
 
 def neuron_position(slab: Slab, index: int) -> np.ndarray:
     """World centre of a slab's neuron ``index``: origin + (col + .5) u + (row + .5) v."""
-    col, row = slab_mosaic(slab).texel(int(index))
+    col, row = slab.mosaic.texel(int(index))
     return slab.origin + (float(col) + 0.5) * slab.u + (float(row) + 0.5) * slab.v
 
 

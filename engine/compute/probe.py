@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engine.layout.mosaic import Mosaic, mosaic_for
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.replay import Replayer, ReplayMismatch
@@ -119,8 +118,6 @@ class LiveProbe:
         ids = set(l.id for l in graph.layers) if layer_ids is None else set(layer_ids)
         self.by_name = {l.name: l for l in graph.layers if l.id in ids}
         self.by_id = {l.id: l for l in self.by_name.values()}
-        self.mosaics: dict[int, Mosaic] = {l.id: mosaic_for(l.shape[1:] if len(l.shape) > 1 else l.shape)
-                                           for l in self.by_name.values()}
         self.replayer = Replayer(model, graph, set(self.by_id))
         self.cpu = self.device.type == "cpu"
         if self.cpu:

@@ -6,13 +6,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from engine.layout.mosaic import Mosaic, from_mosaic  # noqa: F401 - re-exported
+from engine.layout.mosaic import from_mosaic  # noqa: F401 - re-exported
 from engine.scene.nodes import Scene, Slab
-
-
-def slab_mosaic(slab: Slab) -> Mosaic:
-    """The :class:`Mosaic` a slab's texels follow (tiles of ``slab.tile`` texels)."""
-    return slab.mosaic
 
 
 def slab_values(slab: Slab, values: np.ndarray | None = None, *, prescale: float = 1.0,
@@ -28,7 +23,7 @@ def slab_values(slab: Slab, values: np.ndarray | None = None, *, prescale: float
         if log:
             flat = np.sign(flat) * np.expm1(np.abs(flat))
         return flat / np.float32(prescale) if prescale not in (0.0, 1.0) else flat
-    return from_mosaic(v.reshape(slab.rows, slab.cols), slab_mosaic(slab), prescale=prescale, log=log)
+    return from_mosaic(v.reshape(slab.rows, slab.cols), slab.mosaic, prescale=prescale, log=log)
 
 
 class SceneValues(Mapping):

@@ -74,7 +74,6 @@ class Replayer:
         """``layer_ids``: layers of ``graph`` to capture; ``rename`` maps their ids to the ids
         reported (a recording made again numbers layers afresh)."""
         self.model = model
-        self.graph = graph
         mods = dict(model.named_modules())
         self.leaf_sites: dict[int, dict[int, int]] = {}     # id(module) -> {k-th call: layer id}
         self.func_sites: dict[int, int] = {}                # call index -> layer id

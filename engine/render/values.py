@@ -110,7 +110,6 @@ class LayerValues:
         """Copy values into slab i's own buffer (one glBufferSubData). Returns the flat array
         the slab now shows (kept for pyramids: do not write into it before the next draw)."""
         flat = np.ascontiguousarray(self._tensor_order(i, values))
-        fmt = _FORMATS[flat.dtype]
         _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, self.own[i])
         if flat.nbytes != self.own_bytes[i]:
             GL.glBufferData(GL.GL_TEXTURE_BUFFER, flat.nbytes, flat, GL.GL_DYNAMIC_DRAW)
@@ -118,11 +117,7 @@ class LayerValues:
         else:
             GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, 0, flat.nbytes, flat.ctypes.data_as(ctypes.c_void_p))
         _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, 0)
-        self._retire(i)
-        self._bind_storage(i, fmt, self.own[i])
-        self.current[i] = self.own[i]
-        self.data[i] = flat
-        self.far_dirty[i] = True
+        self._show(i, flat, self.own[i])
         return flat
 
     def attach(self, i: int, values: np.ndarray) -> bool:
@@ -139,35 +134,28 @@ class LayerValues:
                 if ring is not None:
                     ring.release()
                 ring = self.rings[i] = MappedRing(a.nbytes, self._fences)
-            buf = ring.write(a)
-            self._retire(i)
-            _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
-            _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, _FORMATS[a.dtype], buf)
-            self.fmt[i] = _FORMATS[a.dtype]
-            self.current[i] = buf
-            self.data[i] = a
-            self.far_dirty[i] = True
+            self._show(i, a, ring.write(a))
             return False
         if not self._names:
             self._names = [int(b) for b in np.atleast_1d(GL.glGenBuffers(NAME_POOL))]
         buf = self._names.pop()
         _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)      # left bound: every GL call counts here
         _raw_buffer_data(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, a.nbytes, ctypes.c_void_p(a.ctypes.data), GL.GL_STREAM_DRAW)
-        self._retire(i)
-        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
-        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, _FORMATS[a.dtype], buf)
-        self.fmt[i] = _FORMATS[a.dtype]
+        self._show(i, a, buf)
         self.attached[i] = (a, buf)
+        return True
+
+    def _show(self, i: int, a: np.ndarray, buf: int) -> None:
+        """Slab i's texture reads ``buf``, which holds ``a``; the previous shared array retires.
+        The texture stays bound: every GL call counts on the per-frame path."""
+        self._retire(i)
+        fmt = _FORMATS[a.dtype]
+        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
+        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)
+        self.fmt[i] = fmt
         self.current[i] = buf
         self.data[i] = a
         self.far_dirty[i] = True
-        return True
-
-    def _bind_storage(self, i: int, fmt: int, buf: int) -> None:
-        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
-        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)
-        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, 0)
-        self.fmt[i] = fmt
 
     def _free(self, items: list) -> None:
         bufs = [b for _, b in items]
