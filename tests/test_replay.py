@@ -72,9 +72,60 @@ def test_inplace_chains_keep_each_layers_values():
     assert (probe.run(ex).layers[bn1.id].values < 0).any()          # pre-ReLU values, not clipped
     assert probe.replays >= 3 and probe.recordings == 0
     assert probe.replayer.flipped == [model.relu] and model.relu.inplace is False
-    assert len(probe.replayer.clone) == 1                           # bn2's output, overwritten by +=
+    bn2 = next(l for l in g.layers if l.name == "bn2")
+    # bn2's output, overwritten by ``out += x``: the model gets an alias on which += rebinds
+    assert probe.replayer.rebind == {bn2.id} and not probe.replayer.clone
     probe.close()
     assert model.relu.inplace is True
+
+
+class MethodInplace(nn.Module):
+    """``y.add_(1)``: an explicit in-place call (not augmented assignment) -- only a copy helps."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.a(x)
+        y.add_(1.0)
+        return self.b(y)
+
+
+class ReliesOnAlias(nn.Module):
+    """``keep`` must see ``y += 1`` (eager aliasing): the rebinding alias would change the
+    model's output, so calibration must fall back to copies."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.a(x)
+        keep = y
+        y += 1.0
+        return self.b(keep) + y
+
+
+@pytest.mark.parametrize("cls", [MethodInplace, ReliesOnAlias])
+def test_inplace_writes_that_rebinding_cannot_take_are_copied(cls):
+    torch.manual_seed(2)
+    model = cls().eval()
+    ex = ExampleInputs((torch.randn(1, 4),), {})
+    g = record(model, ex, top_k=0)
+    probe = LiveProbe(model, g)
+    for _ in range(2):
+        _check(probe, model, ExampleInputs((torch.randn(1, 4),), {}), g)
+    a = next(l for l in g.layers if l.name == "a")
+    assert probe.replayer.clone == {a.id} and not probe.replayer.rebind
+    with torch.no_grad():                 # the model computes what it did before
+        x = torch.randn(1, 4)
+        y = model.a(x) + 1.0
+        want = model.b(y) + (y if cls is ReliesOnAlias else 0)
+        assert torch.equal(model(x), want)
+    probe.close()
 
 
 def test_value_dependent_branch_falls_back_to_recording():
@@ -223,3 +274,26 @@ def test_mapped_upload_path_for_drivers_without_shared_memory():
         half = np.linspace(-1, 1, s.count).astype(np.float16)
         r.attach_values(s.layer_id, half)                 # float16 frames (CUDA) reallocate the ring
         np.testing.assert_array_equal(r.read_texture(s.layer_id), half.astype(np.float32))
+
+
+def test_rebinding_alias_matches_eager_augmented_assignment():
+    """``x op= y`` on the alias gives what eager PyTorch gives, without writing into the
+    captured tensor; where an in-place op would refuse (broadcast to a bigger shape) or keep
+    the dtype (promotion), the alias does the same as eager."""
+    from engine.model.replay import _Rebinding
+    base = torch.arange(8, dtype=torch.float32).reshape(2, 4)
+    for op in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
+        t = base.clone()
+        x = t.as_subclass(_Rebinding)
+        got = getattr(x, op)(torch.full((4,), 3.0))
+        want = getattr(base.clone(), op)(torch.full((4,), 3.0))
+        assert type(got) is torch.Tensor and torch.equal(got, want), op
+        assert torch.equal(t, base), op                       # the captured values stay
+    t = base.clone()
+    with pytest.raises(RuntimeError):                          # as eager: in-place cannot broadcast up
+        x = t.as_subclass(_Rebinding)
+        x += torch.ones(3, 2, 4)
+    h = base.half()
+    x = h.as_subclass(_Rebinding)
+    x += torch.ones(4)                                         # float32 operand: stays float16, as eager
+    assert x.dtype == torch.float16 and torch.equal(x, base.half() + 1)

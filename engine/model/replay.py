@@ -6,8 +6,14 @@ just enough to find them again: each recorded Layer has a ``site`` -- the k-th c
 module, or the n-th torch function call made outside leaf modules -- and the replay counts calls
 the same way. No tensor is tracked and nothing is copied, unless a later op overwrites a
 captured output in place (``x += y``, ``ReLU(inplace=True)``): calibration finds those with the
-tensors' version counters, switches ``inplace`` modules that overwrite a captured output to out
-of place (same values, one more buffer; ``restore()`` undoes it) and clones the rest at capture.
+tensors' version counters and, cheapest first,
+* switches ``inplace`` modules that overwrite a captured output to out of place (same values,
+  one more buffer; ``restore()`` undoes it);
+* hands the model an alias of the output on which augmented assignment (``x += y``) makes a new
+  tensor, so Python rebinds ``x`` and the captured values stay (kept only if the model's output
+  and every captured layer come out bitwise the same as with copies: code that relied on the
+  aliasing would differ);
+* clones the rest at capture.
 
 A replay whose calls do not line up with the recording (value-dependent control flow, another
 input shape) reports it, and the caller records again.
@@ -44,6 +50,39 @@ def _item0(t: Tensor) -> Tensor:
     return t[0] if t.dim() > 1 else t
 
 
+def _same_shape_dtype(result: Tensor, like: Tensor) -> bool:
+    return result.shape == like.shape and result.dtype == like.dtype
+
+
+class _Rebinding(Tensor):
+    """A captured output as the model sees it: ``x += y`` (and -=, *=, /=) computes a new tensor
+    that Python binds to ``x``, leaving the captured values as they were. Everything else is a
+    plain tensor (torch functions are not intercepted: the same as nn.Parameter); results of a
+    broadcast or type promotion an in-place op would not allow fall back to the in-place op."""
+
+    __torch_function__ = _C._disabled_torch_function_impl
+
+    def _rebind(self, other, op, inplace):
+        out = op(self, other)                  # one torch call, as the in-place op is (replay counts calls)
+        with _C.DisableTorchFunction():        # checks unseen by any mode
+            if isinstance(out, Tensor) and _same_shape_dtype(out, self):
+                return out
+            plain = self.as_subclass(Tensor)
+        return inplace(plain, other)
+
+    def __iadd__(self, other):
+        return self._rebind(other, torch.add, Tensor.add_)
+
+    def __isub__(self, other):
+        return self._rebind(other, torch.sub, Tensor.sub_)
+
+    def __imul__(self, other):
+        return self._rebind(other, torch.mul, Tensor.mul_)
+
+    def __itruediv__(self, other):
+        return self._rebind(other, torch.div, Tensor.div_)
+
+
 class _Mode(TorchFunctionMode):
     """Counts torch function calls outside leaf modules, as the recorder does."""
 
@@ -60,10 +99,22 @@ class _Mode(TorchFunctionMode):
         r.fcalls = call + 1
         lid = r.func_sites.get(call)
         if lid is not None:
-            first = out if isinstance(out, Tensor) else next(iter(_flat(out, [])), None)
+            if isinstance(out, Tensor):
+                return r._capture(lid, out)
+            first = next(iter(_flat(out, [])), None)
             if first is not None:
                 r._capture(lid, first)
         return out
+
+
+def _identical(a: tuple[dict[int, Tensor], list], b: tuple[dict[int, Tensor], list]) -> bool:
+    """Same captured layers and model outputs, bitwise (NaN where NaN)."""
+    (la, oa), (lb, ob) = a, b
+    if la.keys() != lb.keys() or len(oa) != len(ob):
+        return False
+    pairs = [(la[k], lb[k]) for k in la] + list(zip(oa, ob))
+    return all(x.shape == y.shape and x.dtype == y.dtype and torch.equal(x.nan_to_num(), y.nan_to_num())
+               if x.is_floating_point() else torch.equal(x, y) for x, y in pairs)
 
 
 class Replayer:
@@ -95,8 +146,10 @@ class Replayer:
             elif site[0] == "input":
                 self.input_sites[int(site[1])] = lid
         self.clone: set[int] = set()          # layer ids cloned at capture (overwritten in place later)
+        self.rebind: set[int] = set()         # layer ids handed to the model as _Rebinding aliases
         self.flipped: list[nn.Module] = []    # inplace modules switched to out of place
         self.calibrated = False
+        self.result = None                    # the model's output, during calibration
         self.fcalls = 0
         self.leaf = 0
         self._wrappers: list | None = None
@@ -110,16 +163,18 @@ class Replayer:
         self._to_flip: set[nn.Module] = set()
 
     # ------------------------------------------------------------------ hooks
-    def _capture(self, lid: int, t: Tensor) -> None:
-        """As little as possible while the forward pass runs (work between ops costs more than
-        its own time: the intra-op threads go idle); views and checks come after the pass."""
-        if lid in self.clone:
-            t = _item0(t).clone()
-        self._raw.append((lid, t, t._version))
+    def _capture(self, lid: int, t: Tensor) -> Tensor:
+        """As little as possible while the forward pass runs: every torch call between two
+        layers costs ~20-50 us there (the layers' data has pushed torch's own out of the
+        caches), ~20x its cost in isolation. Views and checks come after the pass. Returns
+        what the model gets in place of ``t``."""
+        kept = t.clone() if lid in self.clone else t
+        self._raw.append((lid, kept, kept._version))
         if self._on_capture is not None:
-            self._on_capture(lid, t if lid in self.clone else _item0(t))
+            self._on_capture(lid, kept)
         if self._watch is not None:
             self._watch[t.data_ptr()] = lid
+        return t.as_subclass(_Rebinding) if lid in self.rebind else t
 
     def _wrapper(self, mod: nn.Module, orig):
         """A forward for leaf module ``mod``: keeps the leaf depth (the recorder counts no call
@@ -155,7 +210,9 @@ class Replayer:
                     r._calls[key] = k + 1
                     lid = sites.get(k)
                     if lid is not None:
-                        first = out if isinstance(out, Tensor) else next(iter(_flat(out, [])), None)
+                        if isinstance(out, Tensor):
+                            return r._capture(lid, out)
+                        first = next(iter(_flat(out, [])), None)
                         if first is not None:
                             r._capture(lid, first)
                 return out
@@ -214,9 +271,9 @@ class Replayer:
             with torch.no_grad():
                 if use_mode:
                     with self._mode:
-                        self.model(*args, **kwargs)
+                        self.result = self.model(*args, **kwargs)
                 else:
-                    self.model(*args, **kwargs)
+                    self.result = self.model(*args, **kwargs)
         finally:
             self._uninstall(undo)
             self.leaf = 0
@@ -225,7 +282,7 @@ class Replayer:
         out: dict[int, Tensor] = {}
         self._versions = {}
         for lid, t, version in self._raw:
-            out[lid] = t if lid in self.clone else _item0(t)
+            out[lid] = _item0(t)
             self._versions[lid] = version
         self._raw = []
         missing = [lid for lid in self.shapes if lid not in out]
@@ -247,13 +304,29 @@ class Replayer:
             m.inplace = False
             self.flipped.append(m)
         out = self._forward(inputs)
-        self.clone = {lid for lid, t in out.items() if t._version != self._versions[lid]}
+        overwritten = self._changed(out)
+        if overwritten:
+            self.clone = overwritten           # the reference: copies taken at capture
+            ref = self._forward(inputs), _flat(self.result, [])
+            self.clone, self.rebind = set(), set(overwritten)
+            out = self._forward(inputs)
+            still = self._changed(out)         # written by other means (x.add_(y) ...): cloned
+            if still:
+                self.clone, self.rebind = still, overwritten - still
+                out = self._forward(inputs)
+            if not _identical(ref, (out, _flat(self.result, []))):
+                self.clone, self.rebind = overwritten, set()
+        self.result = None
         self.calibrated = True
+
+    def _changed(self, out: dict[int, Tensor]) -> set[int]:
+        """Captured outputs written to after their capture (version counters moved)."""
+        return {lid for lid, t in out.items() if t._version != self._versions[lid]}
 
     def run(self, inputs: ExampleInputs, on_capture=None) -> dict[int, Tensor]:
         """One forward pass; outputs by layer id (batch item 0, the model's own tensors).
-        ``on_capture(layer id, output)`` runs as each output (batch item 0) appears; keep it
-        short (statistics of data still in cache are cheaper than after the pass)."""
+        ``on_capture(layer id, output)`` runs as each output (whole batch) appears; keep it to
+        a torch call or two (see _capture)."""
         if self.unplayable:
             raise ReplayMismatch(f"layers without a replay site: {', '.join(self.unplayable[:3])}")
         if not self.calibrated:
@@ -263,9 +336,10 @@ class Replayer:
             out = self._forward(inputs)
         finally:
             self._on_capture = None
-        changed = [lid for lid, t in out.items() if t._version != self._versions[lid]]
+            self.result = None
+        changed = self._changed(out)
         if changed:       # an in-place write the calibration did not see: clone them from now on
-            self.clone |= set(changed)
+            self.clone |= changed
             raise ReplayMismatch(f"{len(changed)} captured outputs were overwritten in place", structural=False)
         return out
 
