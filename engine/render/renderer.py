@@ -21,10 +21,6 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import numpy as np  # noqa: E402
 from OpenGL import GL  # noqa: E402
 # raw entry points (no per-call argument conversion or glGetError) for the per-slab hot loops
-from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _raw_bind_texture  # noqa: E402
-from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawArrays as _raw_draw_arrays  # noqa: E402
-from OpenGL.raw.GL.VERSION.GL_1_3 import glActiveTexture as _raw_active_texture  # noqa: E402
-from OpenGL.raw.GL.VERSION.GL_2_0 import glUniform1i as _raw_uniform1i  # noqa: E402
 
 from engine.render.cull import CULL, POINTS, SLAB, SlabArrays, box_corners_h, outside_frustum  # noqa: E402
 from engine.render.errors import RenderError  # noqa: E402
@@ -600,7 +596,7 @@ class Renderer:
             if vals.far[i] and (vals.far_dirty[i] or not vals.far_level[i] or first[i] < vals.far_level[i]):
                 if budget_end is not None and time.perf_counter() >= budget_end:
                     break
-                _raw_bind_texture(GL.GL_TEXTURE_2D, vals.far[i])
+                vals.gl.bind_texture(GL.GL_TEXTURE_2D, vals.far[i])
                 vals.ensure_far(i, int(first[i]))
         GL.glActiveTexture(GL.GL_TEXTURE0)
 
@@ -658,13 +654,14 @@ class Renderer:
 
         # opaque passes, front to back so early depth testing rejects hidden fragments
         GL.glBindVertexArray(self._empty_vao)
-        bind, draw_arrays, uniform = _raw_bind_texture, _raw_draw_arrays, _raw_uniform1i
+        gl = self.values.gl
+        bind, draw_arrays, uniform = gl.bind_texture, gl.draw_arrays, gl.uniform1i
         if as_slab:
             GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)     # frames (lines) stay visible on top
             GL.glPolygonOffset(1.0, 1.0)
             GL.glUseProgram(self.slab_prog.id)
             loc = self._loc_slab
-            vals, active = self.values, _raw_active_texture
+            vals, active = self.values, gl.active_texture
             for i in as_slab:
                 bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
                 if vals.far[i]:

@@ -18,12 +18,9 @@ import ctypes
 import numpy as np
 from OpenGL import GL
 from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image
-from OpenGL.raw.GL.VERSION.GL_1_5 import glBindBuffer as _raw_bind_buffer
-from OpenGL.raw.GL.VERSION.GL_1_5 import glBufferData as _raw_buffer_data
-from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _raw_bind_texture
-from OpenGL.raw.GL.VERSION.GL_3_1 import glTexBuffer as _raw_tex_buffer
 
 from engine.layout.mosaic import Mosaic, from_mosaic
+from engine.render.glcalls import GLCalls
 from engine.render.mapped import Fences, MappedRing
 from engine.render.pyramid import level_sizes, mean_pyramid
 
@@ -53,6 +50,7 @@ class LayerValues:
         #: else, with buffer storage (GL 4.4): attach() copies into persistent-mapped buffers
         self.mapped = _gl_version() >= (4, 4) or has_extension("GL_ARB_buffer_storage")
         self._fences = Fences()
+        self.gl = GLCalls()
         self.rings: list[MappedRing | None] = [None] * n
         self.tex = [int(t) for t in np.atleast_1d(GL.glGenTextures(n))] if n else []
         self.own = [int(b) for b in np.atleast_1d(GL.glGenBuffers(n))] if n else []
@@ -110,13 +108,13 @@ class LayerValues:
         """Copy values into slab i's own buffer (one glBufferSubData). Returns the flat array
         the slab now shows (kept for pyramids: do not write into it before the next draw)."""
         flat = np.ascontiguousarray(self._tensor_order(i, values))
-        _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, self.own[i])
+        self.gl.bind_buffer(GL.GL_TEXTURE_BUFFER, self.own[i])
         if flat.nbytes != self.own_bytes[i]:
             GL.glBufferData(GL.GL_TEXTURE_BUFFER, flat.nbytes, flat, GL.GL_DYNAMIC_DRAW)
             self.own_bytes[i] = flat.nbytes
         else:
             GL.glBufferSubData(GL.GL_TEXTURE_BUFFER, 0, flat.nbytes, flat.ctypes.data_as(ctypes.c_void_p))
-        _raw_bind_buffer(GL.GL_TEXTURE_BUFFER, 0)
+        self.gl.bind_buffer(GL.GL_TEXTURE_BUFFER, 0)
         self._show(i, flat, self.own[i])
         return flat
 
@@ -139,8 +137,9 @@ class LayerValues:
         if not self._names:
             self._names = [int(b) for b in np.atleast_1d(GL.glGenBuffers(NAME_POOL))]
         buf = self._names.pop()
-        _raw_bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)      # left bound: every GL call counts here
-        _raw_buffer_data(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, a.nbytes, ctypes.c_void_p(a.ctypes.data), GL.GL_STREAM_DRAW)
+        gl = self.gl
+        gl.bind_buffer(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, buf)      # left bound: every GL call counts here
+        gl.buffer_data(EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD, a.nbytes, a.__array_interface__["data"][0], GL.GL_STREAM_DRAW)
         self._show(i, a, buf)
         self.attached[i] = (a, buf)
         return True
@@ -150,8 +149,8 @@ class LayerValues:
         The texture stays bound: every GL call counts on the per-frame path."""
         self._retire(i)
         fmt = _FORMATS[a.dtype]
-        _raw_bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
-        _raw_tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)
+        self.gl.bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
+        self.gl.tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)
         self.fmt[i] = fmt
         self.current[i] = buf
         self.data[i] = a
