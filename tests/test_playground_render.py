@@ -108,7 +108,7 @@ def test_height_field_and_points_render(ctx):
 
 def test_stage_pick_and_activations(ctx):
     from engine.app.playground import apply_key
-    from engine.app.playground_stage import PlaygroundStage
+    from engine.render.playground_stage import PlaygroundStage
     s = PlaygroundSession(dataset="shells3d", layers=[5], seed=0, resolution=32)
     st = PlaygroundStage(s, SIZE)
     try:
@@ -145,7 +145,7 @@ def test_record_playground_scene(tmp_path):
 
 
 def test_weights_are_drawn_as_wide_coloured_edges(ctx):
-    from engine.app.playground_stage import PlaygroundStage
+    from engine.render.playground_stage import PlaygroundStage
     from engine.render.overlay import highlight_vertices
     s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
     st = PlaygroundStage(s, (640, 480))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
-from engine.app.playground_stage import FIELD_CENTER, PlaygroundStage
+from engine.render.playground_stage import FIELD_CENTER, PlaygroundStage
 from engine.app.window import Window
 from engine.errors import NeuroscapeError
 

@@ -32,7 +32,7 @@ def record_playground(session, path: str | Path, *, size: tuple[int, int] = (128
                       duration: float = 6.0, samples: int | None = None, progress: bool = True) -> int:
     """Train ``session`` (engine.compute.playground.PlaygroundSession) one frame's steps per video
     frame and write the frames to ``path`` (.mp4 or .gif); returns the frames written."""
-    from engine.app.playground_stage import FIELD_CENTER, PlaygroundStage
+    from engine.render.playground_stage import FIELD_CENTER, PlaygroundStage
     from engine.record.video import VideoWriter
     from engine.render.context import OffscreenContext
 
