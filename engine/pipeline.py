@@ -89,15 +89,10 @@ def input_spec_of(spec: SceneSpec) -> str | None:
 def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> Loaded:
     """Record the spec's model, build its scene and, with live options, its probe session (whose
     first frame is already in the scene's slabs)."""
-    from engine.model.recorder import record
-    from engine.model.registry import load_model
-
     live = live or LiveOptions()
     if live.input is None:
         live.input = input_spec_of(spec)
-    model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                              input_dtype=spec.input_dtype)
-    graph = record(model, example, capture=not live.active, name=name)
+    model, example, name, graph = _load_and_record(spec, capture=not live.active)
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:
@@ -114,14 +109,19 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     return loaded
 
 
-def record_spec(spec: SceneSpec, *, capture: bool = True) -> LayerGraph:
-    """Load the spec's model and record it once on its example input."""
+def _load_and_record(spec: SceneSpec, *, capture: bool):
+    """(model, example inputs, name, LayerGraph): the spec's model recorded once on its example."""
     from engine.model.recorder import record
     from engine.model.registry import load_model
 
-    model, inputs, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                              input_dtype=spec.input_dtype)
-    return record(model, inputs, capture=capture, name=name)
+    model, example, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
+                                               input_dtype=spec.input_dtype)
+    return model, example, name, record(model, example, capture=capture, name=name)
+
+
+def record_spec(spec: SceneSpec, *, capture: bool = True) -> LayerGraph:
+    """Load the spec's model and record it once on its example input."""
+    return _load_and_record(spec, capture=capture)[3]
 
 
 def build(spec: SceneSpec, live: LiveOptions | None = None) -> tuple[LayerGraph, Scene]:
