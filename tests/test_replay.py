@@ -32,12 +32,16 @@ class Block(nn.Module):
         return self.relu(out).mean(dim=(2, 3))
 
 
-class Branchy(nn.Module):
+class TwoLinear(nn.Module):
+    """Two Linear(4, 4) layers ``a`` and ``b``; subclasses say what happens between them."""
+
     def __init__(self):
         super().__init__()
         self.a = nn.Linear(4, 4)
         self.b = nn.Linear(4, 4)
 
+
+class Branchy(TwoLinear):
     def forward(self, x):
         y = self.a(x)
         if y.sum() > 0:                     # value-dependent control flow
@@ -79,13 +83,8 @@ def test_inplace_chains_keep_each_layers_values():
     assert model.relu.inplace is True
 
 
-class MethodInplace(nn.Module):
+class MethodInplace(TwoLinear):
     """``y.add_(1)``: an explicit in-place call (not augmented assignment) -- only a copy helps."""
-
-    def __init__(self):
-        super().__init__()
-        self.a = nn.Linear(4, 4)
-        self.b = nn.Linear(4, 4)
 
     def forward(self, x):
         y = self.a(x)
@@ -93,14 +92,9 @@ class MethodInplace(nn.Module):
         return self.b(y)
 
 
-class ReliesOnAlias(nn.Module):
+class ReliesOnAlias(TwoLinear):
     """``keep`` must see ``y += 1`` (eager aliasing): the rebinding alias would change the
     model's output, so calibration must fall back to copies."""
-
-    def __init__(self):
-        super().__init__()
-        self.a = nn.Linear(4, 4)
-        self.b = nn.Linear(4, 4)
 
     def forward(self, x):
         y = self.a(x)
