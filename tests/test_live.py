@@ -72,6 +72,27 @@ def test_textures_equal_real_layer_outputs_minilm():
     assert sum(l.kind == "attention" for l in g.layers) == 6
 
 
+@pytest.mark.parametrize("name", ["resnet18", "efficientnet_b0", "densenet121"])
+def test_replayed_outputs_equal_copies_through_in_place_ops(name):
+    """torchvision blocks write into their layers' outputs (ReLU(inplace=True), ``out +=
+    identity``, DenseNet's shared buffers); the replay's values still equal copies taken as each
+    layer ran, on the first frame and on a new input after it."""
+    model, ex, g, p = probe_matches_record(name)
+    x = ExampleInputs((torch.randn_like(ex.args[0]),), {})
+    ref = record(model, x, capture=True)
+    f = p.run(x)
+    assert p.recordings == 0
+    by = {l.name: l.values.reshape(-1) for l in ref.layers}
+    for l in g.layers:
+        np.testing.assert_allclose(f.layers[l.id].values, by[l.name], atol=1e-5, rtol=1e-5, err_msg=l.name)
+    if name == "resnet18":                   # the += targets go through the rebinding alias
+        assert p.replayer.rebind and not p.replayer.clone
+    flipped = list(p.replayer.flipped)
+    assert flipped and not any(m.inplace for m in flipped)
+    p.close()
+    assert all(m.inplace for m in flipped)           # the user's modules as they were
+
+
 def nonbg_mean(img, bg):
     return img[(np.abs(img.astype(int) - bg).sum(axis=2) > 30)].astype(float).mean(axis=0)
 
