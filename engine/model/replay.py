@@ -98,13 +98,7 @@ class _Mode(TorchFunctionMode):
         call = r.fcalls
         r.fcalls = call + 1
         lid = r.func_sites.get(call)
-        if lid is not None:
-            if isinstance(out, Tensor):
-                return r._capture(lid, out)
-            first = next(iter(_flat(out, [])), None)
-            if first is not None:
-                r._capture(lid, first)
-        return out
+        return out if lid is None else r._take(lid, out)
 
 
 def _identical(a: tuple[dict[int, Tensor], list], b: tuple[dict[int, Tensor], list]) -> bool:
@@ -176,6 +170,16 @@ class Replayer:
             self._watch[t.data_ptr()] = lid
         return t.as_subclass(_Rebinding) if lid in self.rebind else t
 
+    def _take(self, lid: int, out):
+        """Capture a call's output (its first tensor if it returns several) for layer ``lid``;
+        returns what the caller gets back."""
+        if isinstance(out, Tensor):
+            return self._capture(lid, out)
+        first = next(iter(_flat(out, [])), None)
+        if first is not None:
+            self._capture(lid, first)
+        return out
+
     def _wrapper(self, mod: nn.Module, orig):
         """A forward for leaf module ``mod``: keeps the leaf depth (the recorder counts no call
         made inside a leaf; the mode is off there so they run at full speed) and captures the
@@ -210,11 +214,7 @@ class Replayer:
                     r._calls[key] = k + 1
                     lid = sites.get(k)
                     if lid is not None:
-                        if isinstance(out, Tensor):
-                            return r._capture(lid, out)
-                        first = next(iter(_flat(out, [])), None)
-                        if first is not None:
-                            r._capture(lid, first)
+                        return r._take(lid, out)
                 return out
             finally:
                 if popped:
