@@ -77,6 +77,11 @@ def _translate_log(log: str, files: list[str]) -> str:
     return re.sub(r"\b(\d+)([:(]\d+)", sub, log)
 
 
+def _text(log) -> str:
+    """A GL info log as text (PyOpenGL returns bytes or str depending on the platform)."""
+    return log.decode(errors="replace") if isinstance(log, bytes) else str(log)
+
+
 def _one_line(log: str, limit: int = 600) -> str:
     s = " | ".join(x.strip() for x in log.strip().splitlines() if x.strip())
     return s if len(s) <= limit else s[:limit] + " ..."
@@ -97,8 +102,7 @@ class Program:
             GL.glDetachShader(prog, s)
             GL.glDeleteShader(s)
         if not GL.glGetProgramiv(prog, GL.GL_LINK_STATUS):
-            log = GL.glGetProgramInfoLog(prog)
-            log = log.decode(errors="replace") if isinstance(log, bytes) else str(log)
+            log = _text(GL.glGetProgramInfoLog(prog))
             GL.glDeleteProgram(prog)
             raise RenderError(f"shader program {self.name} failed to link: {_one_line(log)}")
         self.id = int(prog)
@@ -122,8 +126,7 @@ class Program:
         GL.glShaderSource(s, src)
         GL.glCompileShader(s)
         if not GL.glGetShaderiv(s, GL.GL_COMPILE_STATUS):
-            log = GL.glGetShaderInfoLog(s)
-            log = log.decode(errors="replace") if isinstance(log, bytes) else str(log)
+            log = _text(GL.glGetShaderInfoLog(s))
             GL.glDeleteShader(s)
             raise RenderError(f"shader {fname} failed to compile: {_one_line(_translate_log(log, files))}")
         return s
