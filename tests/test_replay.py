@@ -291,3 +291,26 @@ def test_rebinding_alias_matches_eager_augmented_assignment():
     x = h.as_subclass(_Rebinding)
     x += torch.ones(4)                                         # float32 operand: stays float16, as eager
     assert x.dtype == torch.float16 and torch.equal(x, base.half() + 1)
+
+
+class RejectsSubclasses(TwoLinear):
+    """Code that insists on exact torch.Tensor: the alias must not reach it for good."""
+
+    def forward(self, x):
+        y = self.a(x)
+        if type(y) is not torch.Tensor:
+            raise TypeError("plain tensors only")
+        y += 1.0
+        return self.b(y)
+
+
+def test_models_that_reject_the_alias_get_copies():
+    torch.manual_seed(3)
+    model = RejectsSubclasses().eval()
+    ex = ExampleInputs((torch.randn(1, 4),), {})
+    g = record(model, ex, top_k=0)
+    probe = LiveProbe(model, g)
+    _check(probe, model, ExampleInputs((torch.randn(1, 4),), {}), g)
+    a = next(l for l in g.layers if l.name == "a")
+    assert probe.replayer.clone == {a.id} and not probe.replayer.rebind and probe.recordings == 0
+    probe.close()

@@ -309,12 +309,16 @@ class Replayer:
             self.clone = overwritten           # the reference: copies taken at capture
             ref = self._forward(inputs), _flat(self.result, [])
             self.clone, self.rebind = set(), set(overwritten)
-            out = self._forward(inputs)
-            still = self._changed(out)         # written by other means (x.add_(y) ...): cloned
-            if still:
-                self.clone, self.rebind = still, overwritten - still
+            try:
                 out = self._forward(inputs)
-            if not _identical(ref, (out, _flat(self.result, []))):
+                still = self._changed(out)     # written by other means (x.add_(y) ...): cloned
+                if still:
+                    self.clone, self.rebind = still, overwritten - still
+                    out = self._forward(inputs)
+                same = _identical(ref, (out, _flat(self.result, [])))
+            except Exception:  # noqa: BLE001 - code the alias upsets (a type check ...): copies then
+                same = False
+            if not same:
                 self.clone, self.rebind = overwritten, set()
         self.result = None
         self.calibrated = True
