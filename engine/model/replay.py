@@ -50,25 +50,21 @@ def _item0(t: Tensor) -> Tensor:
     return t[0] if t.dim() > 1 else t
 
 
-def _same_shape_dtype(result: Tensor, like: Tensor) -> bool:
-    return result.shape == like.shape and result.dtype == like.dtype
-
-
 class _Rebinding(Tensor):
     """A captured output as the model sees it: ``x += y`` (and -=, *=, /=) computes a new tensor
     that Python binds to ``x``, leaving the captured values as they were. Everything else is a
     plain tensor (torch functions are not intercepted: the same as nn.Parameter); results of a
-    broadcast or type promotion an in-place op would not allow fall back to the in-place op."""
+    broadcast or type promotion an in-place op would not allow run the in-place op, as eager."""
 
     __torch_function__ = _C._disabled_torch_function_impl
 
     def _rebind(self, other, op, inplace):
-        out = op(self, other)                  # one torch call, as the in-place op is (replay counts calls)
-        with _C.DisableTorchFunction():        # checks unseen by any mode
-            if isinstance(out, Tensor) and _same_shape_dtype(out, self):
-                return out
+        with _C.DisableTorchFunction():        # checks unseen by any mode: the replay counts calls
             plain = self.as_subclass(Tensor)
-        return inplace(plain, other)
+            fits = torch.result_type(plain, other) == plain.dtype and (
+                not isinstance(other, Tensor) or torch.broadcast_shapes(plain.shape, other.shape) == plain.shape)
+            fits = fits and (op is not torch.div or plain.is_floating_point() or plain.is_complex())
+        return op(self, other) if fits else inplace(plain, other)   # one torch call either way
 
     def __iadd__(self, other):
         return self._rebind(other, torch.add, Tensor.add_)

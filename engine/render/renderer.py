@@ -20,7 +20,6 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 from OpenGL import GL  # noqa: E402
-# raw entry points (no per-call argument conversion or glGetError) for the per-slab hot loops
 
 from engine.render.cull import CULL, POINTS, SLAB, SlabArrays, box_corners_h, outside_frustum  # noqa: E402
 from engine.render.errors import RenderError  # noqa: E402
