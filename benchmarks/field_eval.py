@@ -15,7 +15,6 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 
@@ -60,7 +59,9 @@ def main() -> None:
     from engine.compute.classifier import MLP, parse_layers
     from engine.compute.field import FieldEvaluator
     from engine.render.context import OffscreenContext
-    from engine.render.volume import FieldLayer
+    from engine.render.passes.field import FieldPass
+    from engine.render.renderer import Renderer
+    from engine.scene.nodes import DecisionField, Scene
 
     widths = parse_layers(args.layers)
     results = {}
@@ -75,10 +76,13 @@ def main() -> None:
                 for a in range(0, ev.count, chunk):
                     model(pts[a:a + chunk])
 
-            layer = FieldLayer(dims)
+            node = DecisionField(dims)
+            renderer = Renderer(Scene([], nodes=[node]), (64, 64))
+            upload = renderer.pass_of(FieldPass).sync
 
             def refresh():
-                layer.upload(ev.evaluate(model))
+                node.set_field(ev.evaluate(model))
+                upload()
                 ctx_finish()
 
             from OpenGL import GL
@@ -88,7 +92,7 @@ def main() -> None:
 
             times = interleaved({"bare_forward": bare, "field": lambda: ev.evaluate(model), "refresh": refresh},
                                 repeat=args.repeat, warmup=2)
-            layer.release()
+            renderer.release()
             n = ev.count
             tb, tf, tr = med(times["bare_forward"]), med(times["field"]), med(times["refresh"])
             results[f"{dims}d"] = {

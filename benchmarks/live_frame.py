@@ -20,7 +20,6 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 
@@ -57,7 +56,7 @@ def main() -> None:
 
     from engine.cli import parse_size
     from engine.pipeline import LiveOptions, load
-    from engine.record.path import scene_camera_path
+    from engine.scene.path import scene_camera_path
     from engine.record.pipeline import Recorder
     from engine.scene.file import resolve_spec
 

@@ -154,7 +154,8 @@ def cmd_inspect(args) -> int:
 
 def cmd_render(args) -> int:
     from engine.pipeline import build
-    from engine.render.renderer import render_image, save_png
+    from engine.render.png import save_png
+    from engine.render.renderer import render_image
     out = Path(args.output)
     _check_output(out, args.force, (".png",))
     spec = _spec(args)
@@ -211,7 +212,6 @@ def cmd_default(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)

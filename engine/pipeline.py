@@ -2,16 +2,14 @@
 plus, for live activations, the input source and probe session."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from engine.layout.placement import layout_graph
 from engine.model.graph import LayerGraph
-from engine.scene.build import Look, build_scene
-from engine.scene.camera import Camera
+from engine.scene.build import scene_from_graph
 from engine.scene.file import SceneSpec
 from engine.scene.nodes import Scene
+
+__all__ = ["LiveOptions", "Loaded", "build", "load", "record_spec", "scene_from_graph"]
 
 
 @dataclass
@@ -37,42 +35,6 @@ class Loaded:
     model: object = None
     example: object = None
     session: object = None          # engine.compute.live.LiveSession when live options are active
-    extras: dict = field(default_factory=dict)
-
-
-def look_of(spec: SceneSpec) -> Look:
-    look = Look(**{k: v for k, v in spec.look.items()})
-    if "background" in spec.look:
-        look.background = tuple(float(x) for x in spec.look["background"])
-    if "hide" in spec.layout:
-        look.hide = tuple(spec.layout["hide"])
-    if "texel" in spec.layout:
-        look.texel = float(spec.layout["texel"])
-    return look
-
-
-def camera_of(spec: SceneSpec, default: Camera) -> Camera:
-    c = spec.camera
-    if not c:
-        return default
-    cam = Camera(position=np.array(c.get("position", default.position), dtype=np.float64),
-                 yaw=default.yaw, pitch=default.pitch, fov=float(c.get("fov", default.fov)))
-    if "look_at" in c:
-        cam.look_at(c["look_at"])
-    return cam
-
-
-def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
-    """Layout + scene of a recorded graph, with the spec's look, layout and camera options."""
-    spec = spec or SceneSpec(model=graph.model_name)
-    look = look_of(spec)
-    lay = layout_graph(graph, hide=look.hide, texel=look.texel,
-                       **{k: float(spec.layout[k]) for k in ("max_extent", "gap", "max_aspect") if k in spec.layout})
-    scene = build_scene(graph, look, lay)
-    scene.camera = camera_of(spec, scene.camera)
-    if spec.title:
-        scene.title = spec.title
-    return scene
 
 
 def input_spec_of(spec: SceneSpec) -> str | None:

@@ -3,7 +3,8 @@
 // alpha so GL_LINE_SMOOTH coverage can scale it when there is no MSAA.
 #include "common.glsl"
 
-uniform int u_kind;        // 0 weights (diverging by sign), 1 flow, 2 skip, 3 slab frame
+uniform int u_kind;        // 0 weights (diverging colormap by sign), 1 flow, 2 skip, 3 slab frame
+uniform vec3 u_color;      // kinds 1-3 (engine/colormaps/palette.py)
 uniform float u_alpha;
 
 in vec3 v_world;
@@ -18,14 +19,10 @@ void main() {
     if (u_kind == 0) {
         color = diverging(w);
         alpha *= 0.25 + 0.75 * abs(w);
-    } else if (u_kind == 1) {
-        color = vec3(0.45, 0.80, 0.95);
-        alpha *= 0.35 + 0.65 * abs(w);
-    } else if (u_kind == 2) {
-        color = vec3(1.00, 0.60, 0.22);
-        alpha *= 0.45 + 0.55 * abs(w);
     } else {
-        color = vec3(0.70, 0.76, 0.88);
+        color = u_color;
+        if (u_kind == 1) alpha *= 0.35 + 0.65 * abs(w);
+        else if (u_kind == 2) alpha *= 0.45 + 0.55 * abs(w);
     }
     alpha *= 1.0 - fog_amount(v_world);
     frag_color = vec4(color, alpha);

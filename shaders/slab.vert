@@ -3,7 +3,7 @@
 // corners come from gl_VertexID (triangle strip), the slab's placement from u_params.
 #include "common.glsl"
 
-uniform samplerBuffer u_params;   // 4 RGBA32F texels per slab, see renderer._pack_params
+uniform samplerBuffer u_params;   // 4 RGBA32F texels per slab, see engine/render/slabdata.py
 uniform int u_slab;               // index of this slab in u_params
 
 out vec2 v_uv;

@@ -62,7 +62,7 @@ def test_textures_equal_real_layer_outputs_cnn(ctx):
     with Renderer(scene, (320, 240), samples=0) as r:
         s.apply(s.compute(0), 0, renderer=r)
         for l in g.layers:
-            if l.id in r._index:
+            if r.has_layer(l.id):
                 np.testing.assert_allclose(r.read_texture(l.id), l.values.reshape(-1),
                                            atol=1e-5, rtol=1e-5, err_msg=l.name)
 

@@ -5,13 +5,15 @@ import numpy as np
 import pytest
 
 from engine.render.context import OffscreenContext
-from engine.render.overlay import PANEL_MARGIN, highlight_vertices
+from engine.render.passes.highlight import HighlightPass, highlight_vertices
+from engine.render.passes.panel import MARGIN as PANEL_MARGIN
+from engine.render.passes.panel import PanelPass
 from engine.render.renderer import Renderer
 from engine.scene import Camera, Scene, Slab
 
 W, H = 200, 150
 BG = (0.02, 0.02, 0.04)
-POSITIVE = np.array([255, 230, 38])      # shaders/highlight.frag at |w| = 1
+POSITIVE = np.array([255, 230, 38])      # palette.HIGHLIGHT_POSITIVE at |w| = 1
 NEGATIVE = np.array([38, 242, 255])
 
 
@@ -60,13 +62,13 @@ def test_highlight_lines_on_top_and_cleared(renderer):
     assert close(img[a[1], a[0]], POSITIVE), img[a[1], a[0]]
     assert close(img[b[1], b[0]], NEGATIVE), img[b[1], b[0]]
     # thick: a few pixels across (the default width at 150 px high is 2 px; use 5)
-    renderer.overlay.width_px = 5.0
+    renderer.pass_of(HighlightPass).width_px = 5.0
     renderer.draw(cam)
     img = renderer.read_pixels()
     column = img[a[1] - 4:a[1] + 5, a[0]]
     assert sum(close(c, POSITIVE) for c in column) >= 4
     renderer.clear_highlight()
-    renderer.overlay.width_px = None
+    renderer.pass_of(HighlightPass).width_px = None
     renderer.draw(cam)
     img = renderer.read_pixels()
     assert not close(img[a[1], a[0]], POSITIVE) and not close(img[b[1], b[0]], NEGATIVE)
@@ -88,7 +90,7 @@ def test_panel_bottom_right_and_hidden(renderer):
     assert not close(img[y1 + 3, x1 - 15], [255, 0, 0])       # in the margin
     # a panel larger than the frame is scaled down to fit
     renderer.set_panel(np.full((400, 400, 3), 200, np.uint8))
-    x0, y0, xa, ya = renderer.overlay.panel_rect((W, H))
+    x0, y0, xa, ya = renderer.pass_of(PanelPass).rect((W, H))
     assert xa - x0 <= 0.45 * W + 1 and ya - y0 <= 0.45 * H + 1
     renderer.set_panel(None)
     renderer.draw(cam)

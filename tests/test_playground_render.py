@@ -10,10 +10,10 @@ from engine.compute.classifier import MLP
 from engine.compute.field import FieldEvaluator
 from engine.compute.playground import PlaygroundSession
 from engine.render.context import OffscreenContext
+from engine.render.passes.field import FieldPass
 from engine.render.renderer import Renderer
-from engine.render.volume import FieldLayer
 from engine.scene.camera import Camera
-from engine.scene.nodes import Scene
+from engine.scene.nodes import DecisionField, Scene
 
 SIZE = (200, 150)
 
@@ -33,26 +33,20 @@ def _probs(model, x):
 def test_texture_equals_class_probabilities(ctx, dims, res):
     model = MLP(dims, [8, 8], 2, "tanh", seed=4)
     field = FieldEvaluator(dims, res).evaluate(model)
-    layer = FieldLayer(dims)
-    try:
-        layer.upload(field)
-        tex = layer.read_texture()
-    finally:
-        layer.release()
+    node = DecisionField(dims)
+    node.set_field(field)
+    with Renderer(Scene([], nodes=[node]), SIZE) as r:
+        tex = r.pass_of(FieldPass).read_texture(node)
     assert tex.shape == (res,) * dims
     idx = np.random.default_rng(1).integers(0, res, (50, dims))
     expect = _probs(model, np.array([field.point(i) for i in idx]))[:, 1]
     np.testing.assert_allclose(tex[tuple(idx[:, k] for k in reversed(range(dims)))], expect, atol=1e-5)
 
 
-def _render(layer, cam):
-    r = Renderer(Scene([]), SIZE)
-    try:
-        r.extra_drawables.append(layer)
+def _render(node, cam):
+    with Renderer(Scene([], nodes=[node]), SIZE) as r:
         r.draw(cam)
         return r.read_pixels().astype(np.int32)
-    finally:
-        r.release()
 
 
 def test_isosurface_moves_when_weights_change(ctx):
@@ -62,23 +56,20 @@ def test_isosurface_moves_when_weights_change(ctx):
         model[0].weight.copy_(torch.tensor([[-2.0, 0, 0], [2.0, 0, 0]]))
         model[0].bias.copy_(torch.tensor([0.6, -0.6]))
     ev = FieldEvaluator(3, 48)
-    layer = FieldLayer(3, steps=64)
+    node = DecisionField(3, steps=64)
     cam = Camera(position=np.array([0.0, 1.5, 7.0])).look_at([0, 0, 0])
-    try:
-        layer.upload(ev.evaluate(model))
-        a = _render(layer, cam)
-        with torch.no_grad():
-            model[0].bias.copy_(torch.tensor([-0.6, 0.6]))          # boundary moves to x = -0.3
-        layer.upload(ev.evaluate(model))
-        b = _render(layer, cam)
-        layer.show_box = False
-        with torch.no_grad():
-            model[0].weight.zero_()                                 # p = 0.5 - eps everywhere: no shell crossing
-            model[0].bias.copy_(torch.tensor([0.0, -0.01]))
-        layer.upload(ev.evaluate(model))
-        empty = _render(layer, cam)
-    finally:
-        layer.release()
+    node.set_field(ev.evaluate(model))
+    a = _render(node, cam)
+    with torch.no_grad():
+        model[0].bias.copy_(torch.tensor([-0.6, 0.6]))          # boundary moves to x = -0.3
+    node.set_field(ev.evaluate(model))
+    b = _render(node, cam)
+    node.show_box = False
+    with torch.no_grad():
+        model[0].weight.zero_()                                 # p = 0.5 - eps everywhere: no shell crossing
+        model[0].bias.copy_(torch.tensor([0.0, -0.01]))
+    node.set_field(ev.evaluate(model))
+    empty = _render(node, cam)
     diff = np.abs(a - b).sum(axis=2)
     assert (diff > 30).mean() > 0.01, "the isosurface did not move"
     # the boundary shell (whitish: bright in every channel) sits right of centre first, left of it after
@@ -92,15 +83,12 @@ def test_isosurface_moves_when_weights_change(ctx):
 def test_height_field_and_points_render(ctx):
     s = PlaygroundSession(dataset="circles", layers=[6], seed=0, resolution=128)
     s.train(30)
-    layer = FieldLayer(2)
-    try:
-        layer.upload(s.refresh())
-        cam = Camera(position=np.array([0.0, 7.0, 0.01])).look_at([0, 0, 0])
-        img = _render(layer, cam)
-        layer.set_points(s.data.x, s.data.y)
-        with_points = _render(layer, cam)
-    finally:
-        layer.release()
+    node = DecisionField(2)
+    node.set_field(s.refresh())
+    cam = Camera(position=np.array([0.0, 7.0, 0.01])).look_at([0, 0, 0])
+    img = _render(node, cam)
+    node.set_points(s.data.x, s.data.y)
+    with_points = _render(node, cam)
     centre = img[SIZE[1] // 2 - 10:SIZE[1] // 2 + 10, SIZE[0] // 2 - 10:SIZE[0] // 2 + 10].reshape(-1, 3).mean(0)
     assert centre.max() > 60                       # the surface is drawn (not background)
     assert np.abs(with_points - img).sum(axis=2).astype(bool).mean() > 0.005
@@ -146,12 +134,12 @@ def test_record_playground_scene(tmp_path):
 
 def test_weights_are_drawn_as_wide_coloured_edges(ctx):
     from engine.render.playground_stage import PlaygroundStage
-    from engine.render.overlay import highlight_vertices
+    from engine.render.passes.highlight import HighlightPass, highlight_vertices
     s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
     st = PlaygroundStage(s, (640, 480))
     try:
         assert not any(e.kind == "weights" for e in st.scene.edges)    # not thin GL lines ...
-        assert st.renderer.overlay.vertices > 0                         # ... but overlay quads
+        assert st.renderer.pass_of(HighlightPass).vertices > 0          # ... but overlay quads
         # quad width follows |w|: the vertex data carries each segment's signed, normalized weight
         v = highlight_vertices(np.zeros((4, 3), np.float32), np.array([1.0, 1.0, -0.2, -0.2], np.float32))
         assert v[0, 8] == 1.0 and v[6, 8] == pytest.approx(-0.2)

@@ -107,7 +107,7 @@ duration = 1.0
 
 def test_scene_camera_path_sets_the_duration_and_passes_its_keyframes(tmp_path):
     from engine.pipeline import load
-    from engine.record.path import scene_camera_path
+    from engine.scene.path import scene_camera_path
     from engine.scene.file import load_scene_file
     scene_file = tmp_path / "s.toml"
     scene_file.write_text(SCENE)
@@ -201,7 +201,7 @@ def test_focus_layer_is_the_one_in_the_middle_of_the_view():
 
 def test_viewer_keyframes_save_a_scene_file_that_records(tmp_path):
     from engine.pipeline import load
-    from engine.record.path import PathBuilder, scene_camera_path
+    from engine.scene.path import PathBuilder, scene_camera_path
     from engine.scene.camera import Camera
     from engine.scene.file import load_scene_file, resolve_spec
     base = tmp_path / "mine.toml"
@@ -260,7 +260,7 @@ def test_video_and_gif_frames_are_upright(tmp_path):
     from PIL import Image
 
     from engine.pipeline import load
-    from engine.record.path import default_camera_path
+    from engine.scene.path import default_camera_path
     from engine.render.renderer import render_image
     from engine.scene.file import resolve_spec
     for name in ("o.mp4", "o.gif"):

@@ -7,7 +7,9 @@ import pytest
 from engine.errors import NeuroscapeError
 from engine.render import RenderError
 from engine.render.context import OffscreenContext
-from engine.render.renderer import Renderer, colormap_table, render_image, save_png
+from engine.render.passes.hud import HudPass
+from engine.colormaps import colormap_table
+from engine.render.renderer import Renderer, render_image, save_png
 from engine.scene import Camera, EdgeSet, Label, Scene, Slab
 from engine.scene.lod import choose_lod
 
@@ -220,9 +222,10 @@ def test_labels_drawn_and_hidden(ctx):
 def test_hud_top_left_and_cached(renderer):
     cam = renderer.scene.camera
     renderer.set_hud(["fps 60", "layers 2"])
-    size = renderer._hud_size
+    hud = renderer.pass_of(HudPass)
+    size = hud.size
     renderer.set_hud(["fps 60", "layers 2"])            # unchanged text: no re-render
-    assert renderer._hud_size == size
+    assert hud.size == size
     renderer.draw(cam)
     img = renderer.read_pixels()
     renderer.set_hud([])
@@ -320,7 +323,7 @@ def test_shader_sources_found():
 
 
 def test_vectorised_lod_matches_choose_lod():
-    from engine.render.cull import SlabArrays
+    from engine.scene.cull import SlabArrays
     rng = np.random.default_rng(3)
     slabs = []
     for i in range(40):

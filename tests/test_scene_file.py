@@ -56,7 +56,7 @@ def test_overrides_and_relative_weights(tmp_path):
 
 @pytest.mark.parametrize("path", SCENES, ids=lambda p: p.stem)
 def test_shipped_scene_colormaps_exist(path):
-    from engine.render.renderer import colormap_table
+    from engine.colormaps import colormap_table
     spec = load_scene_file(path)
     for key in ("colormap", "diverging"):
         if key in spec.look:

@@ -60,11 +60,11 @@ def apply_key(session, stage, key: str, shift: bool = False) -> str:
         return "weights reset"
     elif key == "c":
         s.set_interest(s.evaluator.interest + 1)
-        stage.layer.interest = s.evaluator.interest
+        stage.field.interest = s.evaluator.interest
         stage._versions = (stage._versions[0], -1)      # re-place the 2D points by the new class
     elif key == "h":
-        stage.layer.height = 0.0 if stage.layer.height else 1.5
-        return "plane" if not stage.layer.height else "height field"
+        stage.field.height = 0.0 if stage.field.height else 1.5
+        return "plane" if not stage.field.height else "height field"
     else:
         return stage.status
     arch = "-".join(map(str, c.layers))
@@ -138,7 +138,7 @@ class PlaygroundApp:
             self.stage.point = point
 
     def screenshot(self) -> Path:
-        from engine.render.renderer import save_png
+        from engine.render.png import save_png
         self.screenshot_dir.mkdir(parents=True, exist_ok=True)
         path = self.screenshot_dir / f"playground-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots):03d}.png"
         save_png(self.stage.read_pixels(), path)

@@ -22,7 +22,7 @@ class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None) -> None:
-        from engine.record.path import PathBuilder
+        from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
         self.scene = scene
@@ -147,7 +147,7 @@ class Viewer:
 
     # ---- loop --------------------------------------------------------------------------
     def screenshot(self) -> Path:
-        from engine.render.renderer import save_png
+        from engine.render.png import save_png
 
         self.screenshot_dir.mkdir(parents=True, exist_ok=True)
         path = self.screenshot_dir / f"neuroscape-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots):03d}.png"

@@ -5,9 +5,7 @@ import os
 import time
 from typing import Iterator
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-
-from engine.errors import NeuroscapeError  # noqa: E402
+from engine.errors import NeuroscapeError
 
 
 class NoDisplayError(NeuroscapeError):

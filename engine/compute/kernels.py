@@ -19,15 +19,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.colormaps import palette
 from engine.compute.contrib import module_of
 from engine.model.graph import Layer
 
 MAX_OUT, MAX_IN = 64, 16
 MAX_SCALE = 16
-GAP_RGBA = (20, 20, 28, 255)
-NEG = np.array([0.20, 0.55, 1.00])     # diverging ends: negative, positive; zero is DARK
-POS = np.array([1.00, 0.55, 0.15])
-DARK = np.array([0.08, 0.08, 0.12])
+NEG = np.array(palette.KERNEL_NEGATIVE)     # diverging ends: negative, positive; zero is DARK
+POS = np.array(palette.KERNEL_POSITIVE)
+DARK = np.array(palette.KERNEL_ZERO)
+GAP_RGBA = palette.KERNEL_GAP
 
 
 def _grid(n: int) -> tuple[int, int]:

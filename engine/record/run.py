@@ -31,7 +31,7 @@ def _size_for(args, spec, gif: bool, parse_size) -> tuple[int, int]:
 def record_command(args, spec, live_options, *, bench: bool = False) -> int:
     from engine.cli import _check_output, parse_size
     from engine.pipeline import load
-    from engine.record.path import scene_camera_path
+    from engine.scene.path import scene_camera_path
     from engine.record.pipeline import Recorder
     from engine.record.report import build_report, model_device, report_path, write_report
 

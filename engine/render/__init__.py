@@ -1,23 +1,22 @@
-"""engine.render: GL context, programs built from shaders/, passes, readback.
+"""engine.render: GL context, programs built from shaders/, one pass per kind of drawable, readback.
 
-Only this package (and the window code in engine.app) imports OpenGL. PyOpenGL picks its
-platform at first import, so EGL is selected here before anything else imports OpenGL.
+Only this package (and the window code in engine.app) talks to OpenGL. PyOpenGL picks its
+platform when it is first imported, and every engine module that imports OpenGL lives in (or
+imports) this package, so engine/render/glplatform.py, imported first here, selects EGL.
 """
-import os
+from engine.render import glplatform  # noqa: F401 - first: selects EGL before OpenGL is imported
+from engine.render.errors import RenderError
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-
-from engine.render.errors import RenderError  # noqa: E402
+_LAZY = {"OffscreenContext": "engine.render.context", "Renderer": "engine.render.renderer",
+         "render_image": "engine.render.renderer", "save_png": "engine.render.png"}
 
 
 def __getattr__(name):  # lazy: importing engine.render must not create GL objects or import OpenGL eagerly
-    if name in ("OffscreenContext",):
-        from engine.render.context import OffscreenContext
-        return OffscreenContext
-    if name in ("Renderer", "render_image", "save_png"):
-        from engine.render import renderer
-        return getattr(renderer, name)
-    raise AttributeError(f"module 'engine.render' has no attribute {name!r}")
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'engine.render' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(mod), name)
 
 
 __all__ = ["OffscreenContext", "RenderError", "Renderer", "render_image", "save_png"]

@@ -9,9 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-
-from engine.render.errors import RenderError  # noqa: E402
+from engine.render.errors import RenderError
 
 EGL_PLATFORM_SURFACELESS_MESA = 0x31DD
 EGL_PLATFORM_DEVICE_EXT = 0x313F

@@ -1,6 +1,7 @@
 """What the playground window and its recordings share: a PlaygroundSession drawn by a Renderer
-(the classifier's network, live activations of one probe point, weights as edges) plus a
-FieldLayer (decision field + data points), and the HUD text (parameters, loss curves, dynamics)."""
+(the classifier's network, live activations of one probe point, weights as edges, and a
+DecisionField node: the decision field + data points) and the HUD text (parameters, loss curves,
+dynamics)."""
 from __future__ import annotations
 
 import time
@@ -8,6 +9,7 @@ import time
 import numpy as np
 
 from engine.scene.camera import Camera
+from engine.scene.nodes import DecisionField
 from engine.scene.playground import network_scene
 
 FIELD_CENTER = (0.0, 0.0, 0.0)
@@ -35,20 +37,19 @@ def _take_weight_edges(scene) -> list:
 
 
 class PlaygroundStage:
-    """Renderer + field layer for ``session``; call :meth:`frame` once per displayed frame."""
+    """Renderer + decision field for ``session``; call :meth:`frame` once per displayed frame."""
 
     def __init__(self, session, size: tuple[int, int], samples: int | None = None) -> None:
         from engine.render.renderer import Renderer
-        from engine.render.volume import FieldLayer
 
         self.session = session
+        self.field = DecisionField(session.data.dims, np.asarray(FIELD_CENTER, np.float64), FIELD_HALF)
         self.scene = network_scene(session.graph, FIELD_CENTER, FIELD_HALF, title="playground")
+        self.scene.add(self.field)
         weights = _take_weight_edges(self.scene)
         self.camera: Camera = self.scene.camera
         self.renderer = Renderer(self.scene, size, samples=samples)
         self._show_weights(weights)
-        self.layer = FieldLayer(session.data.dims, FIELD_CENTER, FIELD_HALF)
-        self.renderer.extra_drawables.append(self.layer)
         self.paused = False
         self.point: np.ndarray | None = None      # data coordinates of the probed point
         self.point_p: float | None = None
@@ -84,6 +85,7 @@ class PlaygroundStage:
             elif name in dyn.dead_share:
                 lb.text += f"  dead {dyn.dead_share[name]:.0%}"
         weights = _take_weight_edges(scene)
+        scene.add(self.field)
         self.scene = scene
         self.renderer.scene = scene
         self.renderer.rebuild()
@@ -93,13 +95,13 @@ class PlaygroundStage:
 
     def _sync_points(self) -> None:
         s = self.session
-        if s.data_version == self._versions[1] and self.layer.classes == s.data.classes:
+        if s.data_version == self._versions[1] and self.field.classes == s.data.classes:
             return
         tr = s.trainer
         test = np.zeros(len(s.data.y), np.float32)
         test[tr.test_idx] = 1.0
-        self.layer.interest = s.evaluator.interest
-        self.layer.set_points(s.data.x, s.data.y, test)
+        self.field.interest = s.evaluator.interest
+        self.field.set_points(s.data.x, s.data.y, test)
         self._versions = (self._versions[0], s.data_version)
 
     # ------------------------------------------------------------------ per frame
@@ -112,7 +114,7 @@ class PlaygroundStage:
         t1 = time.perf_counter()
         field = s.refresh()
         t2 = time.perf_counter()
-        self.layer.upload(field)
+        self.field.set_field(field)
         self._sync_points()
         t3 = time.perf_counter()
         self._since_weights += 1
@@ -149,7 +151,7 @@ class PlaygroundStage:
             t = (c[1] - o[1]) / d[1]
             if t <= 0:
                 return None
-            x = self.layer.to_data(o + t * d)
+            x = self.field.to_data(o + t * d)
             return x if np.all(np.abs(x) <= 1.0) else None
         inv = 1.0 / np.where(d == 0, 1e-12, d)
         t0, t1 = (c - h - o) * inv, (c + h - o) * inv
@@ -157,7 +159,7 @@ class PlaygroundStage:
         if tf <= tn:
             return None
         ts = np.linspace(tn, tf, 96)
-        pts = np.array([self.layer.to_data(o + t * d) for t in ts])
+        pts = np.array([self.field.to_data(o + t * d) for t in ts])
         f = self.session.field
         if f is not None:
             p = f.sample(np.clip(pts, -1, 1)) - 0.5
@@ -212,5 +214,4 @@ class PlaygroundStage:
         return lines
 
     def release(self) -> None:
-        self.layer.release()
         self.renderer.release()

@@ -57,7 +57,7 @@ class PboReader:
         w, h = self.size
         buf = self._bufs[self._next]
         self._next = (self._next + 1) % self.slots
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.renderer._resolve_fbo)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.renderer.targets.resolve_fbo)
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buf)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, ctypes.c_void_p(0))

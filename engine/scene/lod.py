@@ -19,7 +19,6 @@ def _visible(s: Slab, vp: np.ndarray) -> bool:
 
 def texel_pixels(s: Slab, cam: Camera, size: tuple[int, int]) -> float:
     """On-screen size (pixels) of one texel at the slab's nearest point to the camera."""
-    c = s.corners
     # nearest point of the slab rectangle to the camera (clamped projection onto the plane)
     d = cam.position - s.origin
     U, V = s.u * s.cols, s.v * s.rows
@@ -27,7 +26,6 @@ def texel_pixels(s: Slab, cam: Camera, size: tuple[int, int]) -> float:
     b = np.clip(np.dot(d, V) / np.dot(V, V), 0, 1)
     nearest = s.origin + a * U + b * V
     dist = max(np.linalg.norm(cam.position - nearest), cam.near)
-    del c
     return float(np.linalg.norm(s.u) * cam.focal_px(size[1]) / dist)
 
 

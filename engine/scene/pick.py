@@ -1,60 +1,24 @@
-"""Picking by ray casting the slabs' rectangles (plain data: testable without GL)."""
+"""Picking: a ray against every node type that has a pick rule (plain data: testable without GL)."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
-from engine.scene.nodes import Scene, Slab
+from engine.scene.nodes import Pick, Scene, Slab
+from engine.scene.registry import node_types
+
+__all__ = ["Pick", "framing_position", "pick"]
 
 
-@dataclass
-class Pick:
-    slab: Slab
-    distance: float
-    point: np.ndarray
-    col: int | None = None     # texel under the ray, None on padding
-    row: int | None = None
-
-    @property
-    def index(self) -> int | None:
-        return None if self.col is None else self.slab.index(self.col, self.row)
-
-    @property
-    def value(self) -> float | None:
-        if self.col is None:
-            return None
-        return self.slab.value(self.col, self.row)
-
-    def describe(self) -> str:
-        s = self.slab
-        text = s.label
-        if self.index is not None:
-            v = self.value
-            text += f"  neuron {self.index} (col {self.col}, row {self.row})"
-            if v is not None:
-                text += f" = {v:.4g}"
-        return text
-
-
-def pick(scene: Scene, origin: np.ndarray, direction: np.ndarray) -> Pick | None:
-    """Nearest slab hit by the ray, with the neuron (texel) under it."""
-    best: Pick | None = None
-    for s in scene.slabs:
-        n = s.normal
-        denom = float(np.dot(direction, n))
-        if abs(denom) < 1e-9:
+def pick(scene: Scene, origin: np.ndarray, direction: np.ndarray):
+    """The nearest hit of the ray among the scene's pickable nodes (a slab hit is a Pick), or None."""
+    best = None
+    for t in node_types():
+        nodes = scene.groups.get(t.group)
+        if t.pick is None or not nodes:
             continue
-        t = float(np.dot(s.origin - origin, n) / denom)
-        if t <= 0 or (best is not None and t >= best.distance):
-            continue
-        p = origin + t * direction
-        d = p - s.origin
-        a = np.dot(d, s.u) / np.dot(s.u, s.u)
-        b = np.dot(d, s.v) / np.dot(s.v, s.v)
-        if 0 <= a < s.cols and 0 <= b < s.rows:
-            tex = s.texel_at(p)
-            best = Pick(s, t, p, *(tex if tex else (None, None)))
+        hit = t.pick(nodes, origin, direction)
+        if hit is not None and (best is None or hit.distance < best.distance):
+            best = hit
     return best
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.model.graph import LayerGraph
+from engine.scene.build import scene_from_graph
 from engine.scene.camera import Camera
 from engine.scene.file import SceneSpec
 from engine.scene.nodes import Scene
@@ -28,8 +29,6 @@ def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: f
                   title: str = "playground") -> Scene:
     """The classifier's layers (data flow along -z) standing to the right (+x) of the field box,
     centred on it in z; the camera frames the field and the network together."""
-    from engine.pipeline import scene_from_graph
-
     scene = scene_from_graph(graph, SceneSpec(model=graph.model_name, layout={"texel": NET_TEXEL, "gap": NET_GAP},
                                               look={"show_labels": True}))
     for lb in scene.labels:

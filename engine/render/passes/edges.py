@@ -1,0 +1,84 @@
+"""Edge sets as GL lines (edges.vert/edges.frag): data flow, skip arcs and weights (diverging
+colormap by sign), one draw per set, sets outside the view skipped."""
+from __future__ import annotations
+
+import numpy as np
+from OpenGL import GL
+
+from engine.colormaps import palette
+from engine.render.passes.base import Pass, Stage, register_pass
+from engine.render.shaders import Program
+from engine.render.shared import UNIT_CMAP, delete, line_vertex_array, sampler_units
+from engine.scene.cull import box_corners_h, outside_frustum
+from engine.scene.nodes import EdgeSet
+
+KINDS = {"weights": 0, "flow": 1, "skip": 2}            # edges.frag u_kind
+ALPHA = {"weights": 0.55, "flow": 0.40, "skip": 0.70}
+COLOR = {"weights": (0.0, 0.0, 0.0), "flow": palette.FLOW_EDGE, "skip": palette.SKIP_EDGE}   # weights: colormap
+SMOOTH_LINES_MAX = 5000      # segments up to which llvmpipe still gets GL_LINE_SMOOTH
+
+
+@register_pass
+class EdgePass(Pass):
+    node_type = EdgeSet
+    stage = Stage.TRANSPARENT
+    order = 1
+
+    def __init__(self, shared) -> None:
+        super().__init__(shared)
+        self.prog = Program("edges.vert", "edges.frag")
+        sampler_units(self.prog, {"u_colormaps": UNIT_CMAP})
+        self.sets: list[tuple[int, int, int, str]] = []      # vao, vbo, vertex count, kind
+        self.boxes = np.zeros((0, 8, 4))
+
+    def _free(self) -> None:
+        delete(vaos=[s[0] for s in self.sets], buffers=[s[1] for s in self.sets])
+        self.sets = []
+
+    def build(self, scene) -> None:
+        self._free()
+        boxes = []      # world bounding box per drawn edge set, for frustum culling
+        for e in scene.edges:
+            pos = np.asarray(e.positions, np.float32).reshape(-1, 3)
+            n = len(pos) - len(pos) % 2
+            if n == 0:
+                continue
+            w = np.broadcast_to(np.asarray(e.weights, np.float32).reshape(-1), (len(pos),)) \
+                if np.size(e.weights) in (1, len(pos)) else np.ones(len(pos), np.float32)
+            verts = np.empty((n, 4), np.float32)
+            verts[:, :3] = pos[:n]
+            verts[:, 3] = w[:n]
+            vao, vbo = line_vertex_array(verts)
+            boxes.append((pos[:n].min(axis=0), pos[:n].max(axis=0)))
+            self.sets.append((vao, vbo, n, e.kind if e.kind in KINDS else "flow"))
+        self.boxes = box_corners_h(np.array([b[0] for b in boxes]).reshape(-1, 3),
+                                   np.array([b[1] for b in boxes]).reshape(-1, 3))
+        segments = sum(s[2] for s in self.sets) // 2
+        # GL_LINE_SMOOTH costs ~2 us a segment on llvmpipe (70k segments: +130 ms a frame), so
+        # software rasterisers smooth lines (these and the slab frames) only for modest edge counts
+        self.shared.smooth_lines = not self.shared.software or segments <= SMOOTH_LINES_MAX
+
+    def draw(self, frame, scene) -> None:
+        if not scene.show_edges or not self.sets:
+            return
+        if self.shared.smooth_lines:
+            GL.glEnable(GL.GL_LINE_SMOOTH)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_CMAP)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.shared.cmap_tex)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glUseProgram(self.prog.id)
+        loc_kind, loc_alpha, loc_color = self.prog.loc("u_kind"), self.prog.loc("u_alpha"), self.prog.loc("u_color")
+        off = outside_frustum(self.boxes, frame.vp).tolist()
+        for (vao, _vbo, n, kind), skip in zip(self.sets, off):
+            if skip:
+                continue
+            GL.glUniform1i(loc_kind, KINDS[kind])
+            GL.glUniform1f(loc_alpha, ALPHA[kind])
+            GL.glUniform3f(loc_color, *COLOR[kind])
+            GL.glBindVertexArray(vao)
+            GL.glDrawArrays(GL.GL_LINES, 0, n)
+        GL.glDisable(GL.GL_LINE_SMOOTH)
+
+    def release(self) -> None:
+        self._free()
+        self.prog.release()

@@ -1,0 +1,32 @@
+"""Label: a text billboard in the world -- one per slab (names, kinds and shapes), except the
+norm/activation layers of big models, which sit right behind the layer that names them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.scene.registry import register_node
+
+
+@dataclass
+class Label:
+    text: str
+    position: np.ndarray           # world position of the label's bottom-left
+    height: float = 1.0            # world units
+    color: tuple[float, float, float, float] = (0.9, 0.9, 0.9, 1.0)
+    layer_id: int = -1
+
+
+def build_labels(ctx) -> list[Label]:
+    slabs = ctx.scene.slabs
+    labels = []
+    for sl in slabs:
+        if sl.kind in ctx.look.quiet_kinds and len(slabs) > ctx.look.label_all_below:
+            continue
+        h = float(np.clip(0.06 * max(sl.cols, sl.rows) * np.linalg.norm(sl.u), 0.12, 0.8))
+        labels.append(Label(sl.label, sl.origin + np.array([0.0, 0.25 * h, 0.0]), h, layer_id=sl.layer_id))
+    return labels
+
+
+register_node(Label, "labels", build=build_labels)
