@@ -24,7 +24,7 @@ from common import med, save  # noqa: E402
 
 def build(model: str):
     from engine.pipeline import build as build_scene
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import resolve_spec
     return build_scene(resolve_spec(model))
 
 

@@ -38,7 +38,7 @@ def main() -> None:
     from engine.pipeline import LiveOptions, load
     from engine.render.context import OffscreenContext
     from engine.render.renderer import Renderer
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import resolve_spec
 
     loaded = load(resolve_spec(args.model), LiveOptions(input="noise", live=True))
     sess, model, ex = loaded.session, loaded.model, loaded.example

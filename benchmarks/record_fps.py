@@ -54,11 +54,11 @@ def main() -> None:
     ap.add_argument("--live", action="store_true", help="a forward pass per frame (input: noise)")
     args = ap.parse_args()
 
-    from engine.cli import parse_size
+    from engine.scenefile import parse_size
     from engine.pipeline import LiveOptions, load
     from engine.scene.path import scene_camera_path
     from engine.record.pipeline import Recorder
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import resolve_spec
 
     size = parse_size(args.size)
     spec = resolve_spec(args.scene)

@@ -12,30 +12,13 @@ from engine.errors import NeuroscapeError
 DEFAULT_SCENE = "scenes/default.toml"
 
 
-def parse_size(text: str) -> tuple[int, int]:
+def size_arg(text: str) -> tuple[int, int]:
+    """--size: engine.render.size.parse_size, its message shown by argparse."""
+    from engine.scenefile import SizeError, parse_size
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        if w <= 0 or h <= 0 or w > 16384 or h > 16384:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad size {text!r}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
-    return w, h
-
-
-def find_scene(target: str) -> str:
-    """A scene path as given, else one shipped with the package (scenes/ inside the wheel)."""
-    if not target.endswith(".toml") or Path(target).exists():
-        return target
-    name = Path(target).name
-    source_tree = Path(__file__).resolve().parent.parent / "scenes" / name   # checkout / editable install
-    if source_tree.is_file():
-        return str(source_tree)
-    try:                                                                      # wheel: engine/scenes/
-        from importlib.resources import files
-        packaged = files("engine.scenes") / name
-        return str(packaged) if packaged.is_file() else target
-    except ModuleNotFoundError:
-        return target
+        return parse_size(text)
+    except SizeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _add_model_args(p: argparse.ArgumentParser, target_required: bool = True) -> None:
@@ -61,7 +44,7 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
 
 def _add_record_args(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("-o", "--output", default=None, help=output_help)
-    p.add_argument("--size", type=parse_size, default=None,
+    p.add_argument("--size", type=size_arg, default=None,
                    help="frame size, default the scene's [render] size or 1280x720 (GIF: 480 wide)")
     p.add_argument("--fps", type=int, default=None, help="frames per second (default 30; GIF 15)")
     p.add_argument("--duration", type=float, default=None,
@@ -80,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(v, target_required=False)
     _add_live_args(v)
     v.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
-    v.add_argument("--size", type=parse_size, help="window size when windowed, e.g. 1280x720")
+    v.add_argument("--size", type=size_arg, help="window size when windowed, e.g. 1280x720")
     v.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
     v.add_argument("--path-out", help="scene file that J writes the camera path (K: add keyframe) into; "
                                       "default <scene>-path.toml beside the scene file")
@@ -89,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(r)
     _add_live_args(r)
     r.add_argument("-o", "--output", required=True, help="PNG file to write")
-    r.add_argument("--size", type=parse_size, default=None, help="image size, default 1920x1080")
+    r.add_argument("--size", type=size_arg, default=None, help="image size, default 1920x1080")
     r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
@@ -103,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_record_args(b, "video file; default out/<scene>-bench-<time>.mp4 (report: same name, .json)")
     from engine.app.playground_cli import add_playground_args
     add_playground_args(sub.add_parser("playground", help="train a small classifier live and watch its decision "
-                                                          "surface form in 3D"), parse_size)
+                                                          "surface form in 3D"), size_arg)
     i = sub.add_parser("inspect", help="print the layer table of a model")
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
@@ -118,23 +101,9 @@ def _live(args):
 
 
 def _spec(args):
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import find_scene, resolve_spec
     return resolve_spec(find_scene(args.target), weights=args.weights, input_shape=args.input_shape,
                         input_dtype=args.input_dtype)
-
-
-def _check_output(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
-    if path.suffix.lower() not in suffixes:
-        raise NeuroscapeError(f"output {path} has an unsupported extension: use {' or '.join(suffixes)}")
-    if path.exists() and not force:
-        raise NeuroscapeError(f"{path} exists: pass --force to overwrite it or choose another -o")
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise NeuroscapeError(f"cannot create the folder {parent} ({e.strerror}): choose a writable -o") from None
-    if not os.access(parent, os.W_OK):
-        raise NeuroscapeError(f"cannot write to {parent}: choose a writable -o")
 
 
 def _progress(msg: str) -> None:
@@ -154,10 +123,12 @@ def cmd_inspect(args) -> int:
 
 def cmd_render(args) -> int:
     from engine.pipeline import build
+    from engine.record.output import check_output
     from engine.render.png import save_png
     from engine.render.renderer import render_image
+    from engine.scenefile import parse_size
     out = Path(args.output)
-    _check_output(out, args.force, (".png",))
+    check_output(out, args.force, (".png",))
     spec = _spec(args)
     size = args.size or parse_size(spec.render.get("size", "1920x1080"))
     t0 = time.perf_counter()

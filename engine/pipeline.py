@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.layout.placement import layout_graph
 from engine.model.graph import LayerGraph
-from engine.scene.build import scene_from_graph
-from engine.scene.file import SceneSpec
+from engine.scene.build import build_scene
 from engine.scene.nodes import Scene
+from engine.scenefile import SceneSpec, camera_of, layout_of, look_of
 
 __all__ = ["LiveOptions", "Loaded", "build", "load", "record_spec", "scene_from_graph"]
 
@@ -35,6 +36,16 @@ class Loaded:
     model: object = None
     example: object = None
     session: object = None          # engine.compute.live.LiveSession when live options are active
+
+
+def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
+    """Layout + scene of a recorded graph, with the spec's look, layout and camera options."""
+    spec = spec or SceneSpec(model=graph.model_name)
+    scene = build_scene(graph, look_of(spec), layout_graph(graph, layout_of(spec)))
+    scene.camera = camera_of(spec, scene.camera)
+    if spec.title:
+        scene.title = spec.title
+    return scene
 
 
 def input_spec_of(spec: SceneSpec) -> str | None:

@@ -8,7 +8,7 @@ from engine.app.inspector import Inspector, neuron_position
 from engine.compute.contrib import bias_of, contributions
 from engine.compute.unmosaic import SceneValues
 from engine.pipeline import LiveOptions, load
-from engine.scene.file import resolve_spec
+from engine.scenefile import resolve_spec
 from engine.scene.pick import Pick
 
 

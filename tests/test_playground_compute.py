@@ -184,7 +184,7 @@ def test_overfitting_warning():
 
 
 def test_scene_table_config(tmp_path):
-    from engine.scene.file import SceneFileError, load_scene_file
+    from engine.scenefile import SceneFileError, load_scene_file
     spec = load_scene_file("scenes/playground_circles.toml")
     cfg = config_from_table(spec.playground)
     assert cfg.dataset == "circles" and cfg.layers == [8, 8]

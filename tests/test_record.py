@@ -108,7 +108,7 @@ duration = 1.0
 def test_scene_camera_path_sets_the_duration_and_passes_its_keyframes(tmp_path):
     from engine.pipeline import load
     from engine.scene.path import scene_camera_path
-    from engine.scene.file import load_scene_file
+    from engine.scenefile import load_scene_file
     scene_file = tmp_path / "s.toml"
     scene_file.write_text(SCENE)
     spec = load_scene_file(scene_file)
@@ -192,7 +192,7 @@ def test_focus_layer_is_the_one_in_the_middle_of_the_view():
     from engine.pipeline import load
     from engine.record.pipeline import focus_layer
     from engine.scene.camera import Camera
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import resolve_spec
     scene = load(resolve_spec("cnn")).scene
     s = scene.slabs[5]
     cam = Camera(position=s.center + np.array([3.0, 1.0, 4.0])).look_at(s.center)
@@ -203,7 +203,7 @@ def test_viewer_keyframes_save_a_scene_file_that_records(tmp_path):
     from engine.pipeline import load
     from engine.scene.path import PathBuilder, scene_camera_path
     from engine.scene.camera import Camera
-    from engine.scene.file import load_scene_file, resolve_spec
+    from engine.scenefile import load_scene_file, resolve_spec
     base = tmp_path / "mine.toml"
     base.write_text('[model]\nname = "cnn"\n\n[[path]]\norbit = "features.0"\n\n[look]\nshow_edges = false\n')
     scene = load(resolve_spec(str(base))).scene
@@ -248,7 +248,7 @@ def _keys_k_and_j(env, out):
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
-    from engine.scene.file import load_scene_file
+    from engine.scenefile import load_scene_file
     spec = load_scene_file(out)
     assert spec.model == "mlp" and len(spec.camera_path) == 2
     p0, p1 = (np.array(e["position"]) for e in spec.camera_path)
@@ -262,7 +262,7 @@ def test_video_and_gif_frames_are_upright(tmp_path):
     from engine.pipeline import load
     from engine.scene.path import default_camera_path
     from engine.render.renderer import render_image
-    from engine.scene.file import resolve_spec
+    from engine.scenefile import resolve_spec
     for name in ("o.mp4", "o.gif"):
         assert main(["record", "cnn", "-o", str(tmp_path / name), "--duration", "0.2", "--size", "320x240",
                      "--fps", "10", "--quiet"]) == 0

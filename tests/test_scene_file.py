@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.scene.file import SceneFileError, load_scene_file, resolve_spec
+from engine.scenefile import SceneFileError, load_scene_file, resolve_spec
 
 SCENES = sorted((Path(__file__).parent.parent / "scenes").glob("*.toml"))
 
@@ -61,3 +61,45 @@ def test_shipped_scene_colormaps_exist(path):
     for key in ("colormap", "diverging"):
         if key in spec.look:
             assert colormap_table(spec.look[key]).shape == (256, 4)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[model]\nname = "mlp"\n[layout]\nmax_aspect = 0\n', "bad.toml:4: layout.max_aspect must be > 0, got 0"),
+    ('[model]\nname = "mlp"\n[look]\nweight_edges_per_neuron = 0\n', "look.weight_edges_per_neuron must be >= 1"),
+    ('[model]\nname = "mlp"\n[render]\nsize = "huge"\n', "bad.toml:4: render.size must be valid (bad size 'huge'"),
+    ('[model]\nname = "mlp"\n[camera]\nfov = 720\n', "camera.fov must be <= 179, got 720"),
+    ('[model]\nname = "mlp"\n[look]\ncolormap = "no-such-map"\n', "unknown colormap 'no-such-map'"),
+    ('[model]\nname = "mlp"\n[camera]\nspeed = 2\n', "unknown key 'speed' in [camera]"),
+    ('[model]\nname = "mlp"\n[layout]\ngap = nan\n', "layout.gap must be a finite number"),
+    ('[model]\nname = "mlp"\n[layout]\nhide = ["dropout", 3]\n', "layout.hide must be a list of strs"),
+    ('[model]\nname = "mlp"\n[[path]]\nposition = [1, 2, 3]\nduration = 0\n', "bad.toml:5: path.duration must be > 0"),
+    ('[model]\nname = "mlp"\n[[path]]\nfollow = ["a"]\n', "path.follow must be a list of 2 strs"),
+    ('[playground]\nlayers = [8, "x"]\n', "playground.layers must be str or a list of ints"),
+])
+def test_values_are_checked_by_the_fields_they_fill(tmp_path, text, needle):
+    with pytest.raises(SceneFileError) as e:
+        load_scene_file(write(tmp_path, text))
+    assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_every_option_field_is_a_file_key_and_fills_it(tmp_path):
+    """The schema is the dataclasses: each field's default, written to a file, loads and fills it."""
+    from dataclasses import fields
+
+    from engine.layout.placement import LayoutOptions
+    from engine.scene.look import Look
+    from engine.scenefile import layout_of, look_of
+
+    def toml(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (tuple, list)):
+            return "[" + ", ".join(toml(x) for x in v) + "]"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+
+    body = ['[model]\nname = "mlp"', "[layout]"]
+    body += [f"{f.name} = {toml(f.default)}" for f in fields(LayoutOptions) if f.default is not None]
+    body += ["[look]"] + [f"{f.name} = {toml(f.default)}" for f in fields(Look)]
+    spec = load_scene_file(write(tmp_path, "\n".join(body) + "\n"))
+    assert look_of(spec) == Look() and layout_of(spec) == LayoutOptions()
+    assert isinstance(look_of(spec).background, tuple) and isinstance(layout_of(spec).hide, tuple)

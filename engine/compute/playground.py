@@ -31,7 +31,7 @@ class PlaygroundConfig:
     dataset: str = "circles"
     csv: str | None = None                 # the user's data instead of a built-in set
     model: str | nn.Module | None = None   # "package.module:callable" or a module: replaces the MLP
-    layers: list[int] = field(default_factory=lambda: [8, 8])
+    layers: list[int] | str = field(default_factory=lambda: [8, 8])   # hidden widths, or "8,8"
     activation: str = "tanh"
     lr: float = 0.03
     l2: float = 0.0

@@ -3,7 +3,7 @@ inputs) per plane; layers of the same rank (parallel branches) stand side by sid
 slab faces +z with sizes proportional to the real tensor shapes."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -48,6 +48,18 @@ class Placement:
 
 
 @dataclass
+class LayoutOptions:
+    """How layers are placed (the [layout] table of a scene file; keyword arguments of layout_graph)."""
+
+    hide: tuple[str, ...] = ("dropout",)        # layer kinds left out (edges route through them)
+    texel: float | None = field(default=None, metadata={"above": 0})    # world size of one neuron
+    max_extent: float = field(default=24.0, metadata={"above": 0})      # the largest slab's span when texel is None
+    gap: float = field(default=1.5, metadata={"min": 0})                # between ranks along -z
+    spread: float = field(default=0.08, metadata={"min": 0})            # extra gap per unit of the ranks' extent
+    max_aspect: float = field(default=4.0, metadata={"above": 0})       # widest width:height of a slab
+
+
+@dataclass
 class Layout:
     placements: dict[int, Placement]
     edges: list[tuple[int, int, str]]            # display edges (src, dst, kind) after hiding
@@ -80,12 +92,11 @@ def display_edges(graph: LayerGraph, hidden: set[int]) -> list[tuple[int, int, s
     return out
 
 
-def layout_graph(graph: LayerGraph, *, hide: tuple[str, ...] = ("dropout",), texel: float | None = None,
-                 max_extent: float = 24.0, gap: float = 1.5, spread: float = 0.08,
-                 max_aspect: float = 4.0) -> Layout:
-    """Place every shown layer. ``hide``: layer kinds left out (edges route through them);
-    ``texel``: world size of one neuron (default: the largest slab spans ``max_extent``);
-    ``max_aspect``: widest width:height of a slab (wide token planes get taller rows)."""
+def layout_graph(graph: LayerGraph, options: LayoutOptions | None = None, **overrides) -> Layout:
+    """Place every shown layer with ``options`` (LayoutOptions; keyword arguments override its
+    fields): data along -z, wide token planes get taller rows up to ``max_aspect``."""
+    o = replace(options or LayoutOptions(), **overrides)
+    hide, texel, max_extent, gap, spread, max_aspect = o.hide, o.texel, o.max_extent, o.gap, o.spread, o.max_aspect
     hidden = {l.id for l in graph.layers if l.kind in hide}
     shown = [l for l in graph.layers if l.id not in hidden]
     if not shown:

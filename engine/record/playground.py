@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from engine.record.output import check_output
+from engine.scenefile import parse_size
 from engine.scene.camera import Camera
 
 
@@ -63,12 +65,11 @@ def record_playground_command(args, spec) -> int:
     """`neuroscape record scenes/playground*.toml`: the scene's [playground] table trained live on video."""
     import sys
 
-    from engine.cli import _check_output, parse_size
     from engine.compute.playground import PlaygroundSession, config_from_table
 
     name = Path(args.target).stem
     out = Path(args.output or f"out/{name}.mp4")
-    _check_output(out, args.force, (".mp4", ".gif"))
+    check_output(out, args.force, (".mp4", ".gif"))
     size = args.size or parse_size(spec.render.get("size", "1280x720"))
     fps = args.fps or 30
     duration = args.duration if args.duration is not None else 6.0

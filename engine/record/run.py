@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from engine.errors import NeuroscapeError
+from engine.scenefile import parse_size
 
 GIF_WIDTH, GIF_FPS, VIDEO_FPS = 480, 15, 30
 
@@ -19,7 +20,7 @@ def _name_of(target: str) -> str:
     return Path(target).stem if target.endswith(".toml") else target.replace(":", "_").replace("/", "_")
 
 
-def _size_for(args, spec, gif: bool, parse_size) -> tuple[int, int]:
+def _size_for(args, spec, gif: bool) -> tuple[int, int]:
     if args.size:
         return args.size
     w, h = parse_size(spec.render.get("size", "1280x720"))
@@ -29,8 +30,8 @@ def _size_for(args, spec, gif: bool, parse_size) -> tuple[int, int]:
 
 
 def record_command(args, spec, live_options, *, bench: bool = False) -> int:
-    from engine.cli import _check_output, parse_size
     from engine.pipeline import load
+    from engine.record.output import check_output
     from engine.scene.path import scene_camera_path
     from engine.record.pipeline import Recorder
     from engine.record.report import build_report, model_device, report_path, write_report
@@ -42,7 +43,7 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
         out = Path(f"out/{name}-bench-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
     else:
         out = Path(f"out/{name}.mp4")
-    _check_output(out, args.force, (".mp4", ".gif"))
+    check_output(out, args.force, (".mp4", ".gif"))
     gif = out.suffix.lower() == ".gif"
     want_report = bench or getattr(args, "report", False)
     rep = report_path(out) if want_report else None
@@ -53,7 +54,7 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
     fps = args.fps or (GIF_FPS if gif else VIDEO_FPS)
     if not 1 <= fps <= 240:
         raise NeuroscapeError(f"--fps {fps} is out of range: use 1 to 240")
-    size = _size_for(args, spec, gif, parse_size)
+    size = _size_for(args, spec, gif)
 
     _say(f"{'benchmarking' if bench else 'recording'} {spec.model} ...")
     loaded = load(spec, live_options, ring=3)

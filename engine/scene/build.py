@@ -1,5 +1,5 @@
 """LayerGraph + Layout -> Scene: every registered node type's builder in turn (slabs, edges,
-labels ...), a starting camera, and the scene file's look, layout and camera options."""
+labels ...) and a starting camera."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,12 +9,11 @@ import numpy as np
 from engine.layout.placement import Layout, layout_graph
 from engine.model.graph import Layer, LayerGraph
 from engine.scene.camera import Camera
-from engine.scene.file import SceneSpec
 from engine.scene.look import Look
 from engine.scene.nodes import Scene, Slab
 from engine.scene.registry import node_types
 
-__all__ = ["BuildContext", "Look", "build_scene", "camera_of", "default_camera", "look_of", "scene_from_graph"]
+__all__ = ["BuildContext", "Look", "build_scene", "default_camera"]
 
 
 @dataclass
@@ -46,7 +45,7 @@ def default_camera(slabs: list[Slab]) -> Camera:
 def build_scene(graph: LayerGraph, look: Look | None = None, layout: Layout | None = None) -> Scene:
     """Scene of ``graph``: the nodes of every registered node type with a builder, a camera."""
     look = look or Look()
-    layout = layout or layout_graph(graph, hide=look.hide, texel=look.texel)
+    layout = layout or layout_graph(graph)
     scene = Scene(title=graph.model_name, colormap=look.colormap, diverging=look.diverging,
                   background=tuple(look.background), show_edges=look.show_edges, show_labels=look.show_labels,
                   lod_px=look.lod_px)
@@ -55,39 +54,4 @@ def build_scene(graph: LayerGraph, look: Look | None = None, layout: Layout | No
         if t.build is not None:
             scene.groups[t.group] = list(t.build(ctx))
     scene.camera = default_camera(scene.slabs)
-    return scene
-
-
-def look_of(spec: SceneSpec) -> Look:
-    look = Look(**{k: v for k, v in spec.look.items()})
-    if "background" in spec.look:
-        look.background = tuple(float(x) for x in spec.look["background"])
-    if "hide" in spec.layout:
-        look.hide = tuple(spec.layout["hide"])
-    if "texel" in spec.layout:
-        look.texel = float(spec.layout["texel"])
-    return look
-
-
-def camera_of(spec: SceneSpec, default: Camera) -> Camera:
-    c = spec.camera
-    if not c:
-        return default
-    cam = Camera(position=np.array(c.get("position", default.position), dtype=np.float64),
-                 yaw=default.yaw, pitch=default.pitch, fov=float(c.get("fov", default.fov)))
-    if "look_at" in c:
-        cam.look_at(c["look_at"])
-    return cam
-
-
-def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
-    """Layout + scene of a recorded graph, with the spec's look, layout and camera options."""
-    spec = spec or SceneSpec(model=graph.model_name)
-    look = look_of(spec)
-    lay = layout_graph(graph, hide=look.hide, texel=look.texel,
-                       **{k: float(spec.layout[k]) for k in ("max_extent", "gap", "max_aspect") if k in spec.layout})
-    scene = build_scene(graph, look, lay)
-    scene.camera = camera_of(spec, scene.camera)
-    if spec.title:
-        scene.title = spec.title
     return scene

@@ -1,24 +1,25 @@
-"""How a scene looks: colormaps, background, which edges and labels, level of detail."""
+"""How a scene looks: colormaps, background, which edges and labels, level of detail (the [look]
+table of a scene file: each field is a key, checked by its type and bounds)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from engine.colormaps import colormap_names
+
+
+def known_colormap(name: str) -> None:
+    if name not in colormap_names():
+        raise ValueError(f"unknown colormap {name!r}: use one of {', '.join(colormap_names())}")
 
 
 @dataclass
 class Look:
-    """Look options (the [look] table of a scene file; ``hide`` and ``texel`` come from [layout])."""
-
-    colormap: str = "viridis"
-    diverging: str = "icefire"
+    colormap: str = field(default="viridis", metadata={"check": known_colormap})    # non-negative layers
+    diverging: str = field(default="icefire", metadata={"check": known_colormap})   # signed layers
     background: tuple[float, float, float] = (0.02, 0.02, 0.04)
     show_edges: bool = True
     show_labels: bool = True
-    hide: tuple[str, ...] = ("dropout",)
-    max_edges_per_layer: int = 2048
-    edge_budget: int = 40000           # weight edges in the whole scene, shared by its weight layers
-    weight_edges_per_neuron: int = 4
-    lod_px: float = 4.0
-    texel: float | None = None
-    arc_segments: int = 24
-    quiet_kinds: tuple[str, ...] = ("norm", "activation", "dropout", "reshape")   # unlabelled in big models
-    label_all_below: int = 40          # layers up to which every slab gets a label
+    max_edges_per_layer: int = field(default=2048, metadata={"min": 0})
+    edge_budget: int = field(default=40000, metadata={"min": 0})    # weight edges in the scene, shared by its weight layers
+    weight_edges_per_neuron: int = field(default=4, metadata={"min": 1})
+    lod_px: float = field(default=4.0, metadata={"above": 0})       # texel size on screen from which slabs are points

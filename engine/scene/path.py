@@ -5,7 +5,7 @@ flies beside the network from input to output, keeping each stretch of layers fr
 size. A path maps a time in seconds to a camera and nothing else: frame i of a recording is
 ``cameras(n)[i]`` whatever the machine's speed (fixed timestep).
 
-Scene files describe a path as ``[[path]]`` entries (see engine/scene/file.py for the schema)::
+Scene files describe a path as ``[[path]]`` entries (PathEntry below is their schema)::
 
     [[path]]                      # a keyframe
     position = [20, 12, 25]
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,21 @@ from engine.scene.nodes import Scene, Slab
 
 DEFAULT_DURATION = {"position": 3.0, "follow": 6.0, "orbit": 6.0}
 TRANSITION = 0.25            # share of a follow/orbit segment spent reaching its first key
-PATH_KEYS = ("position", "look_at", "follow", "orbit", "turns", "distance", "duration")
+
+
+@dataclass
+class PathEntry:
+    """One [[path]] entry of a scene file: a keyframe (position, look_at), a flight along the data
+    flow (follow = two layer names or module prefixes) or an orbit (orbit, turns, distance), reached
+    ``duration`` seconds after the previous entry. Entries stay dicts; this is their schema."""
+
+    position: tuple[float, float, float] | None = None
+    look_at: tuple[float, float, float] | None = None
+    follow: tuple[str, str] | None = None
+    orbit: str | None = None
+    turns: float | None = None
+    distance: float | None = field(default=None, metadata={"above": 0})
+    duration: float | None = field(default=None, metadata={"above": 0})
 
 
 class CameraPathError(NeuroscapeError):
@@ -184,7 +198,7 @@ def _orbit_keys(scene: Scene, slabs: list[Slab], turns: float, distance: float |
 
 def path_from_entries(scene: Scene, entries: list[dict], lines: list[int] | None = None,
                       file: str | Path | None = None) -> CameraPath:
-    """A camera path from ``[[path]]`` entries (validated by engine/scene/file.py). Layer names are
+    """A camera path from ``[[path]]`` entries (checked against PathEntry when the file loads). Layer names are
     checked here, against the scene; errors name the file and line of the entry."""
     fov = scene.camera.fov
     prof = _flow_profile(scene) if scene.slabs else None

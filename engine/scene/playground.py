@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.layout.placement import layout_graph
 from engine.model.graph import LayerGraph
-from engine.scene.build import scene_from_graph
+from engine.scene.build import build_scene
 from engine.scene.camera import Camera
-from engine.scene.file import SceneSpec
+from engine.scene.look import Look
 from engine.scene.nodes import Scene
 
 NET_TEXEL, NET_GAP, LABEL_HEIGHT = 0.25, 1.0, 0.22
@@ -29,8 +30,7 @@ def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: f
                   title: str = "playground") -> Scene:
     """The classifier's layers (data flow along -z) standing to the right (+x) of the field box,
     centred on it in z; the camera frames the field and the network together."""
-    scene = scene_from_graph(graph, SceneSpec(model=graph.model_name, layout={"texel": NET_TEXEL, "gap": NET_GAP},
-                                              look={"show_labels": True}))
+    scene = build_scene(graph, Look(show_labels=True), layout_graph(graph, texel=NET_TEXEL, gap=NET_GAP))
     for lb in scene.labels:
         lb.height = LABEL_HEIGHT
     lo, hi = scene.bbox

@@ -10,6 +10,8 @@ from engine.layout.placement import Placement
 from engine.model.graph import Layer
 from engine.scene.registry import register_node
 
+ARC_SEGMENTS = 24                  # line segments per skip arc
+
 
 @dataclass
 class EdgeSet:
@@ -75,7 +77,7 @@ def build_edges(ctx) -> list[EdgeSet]:
         a, b = P[s].center, P[d].center
         if kind == "skip" or P[d].rank - P[s].rank > 1:
             lift = max(P[s].height, P[d].height) / 2 + 0.5 + 0.05 * abs(a[2] - b[2])
-            skip.append(_arc(a, b, lift, look.arc_segments))
+            skip.append(_arc(a, b, lift, ARC_SEGMENTS))
         else:
             flow.append(np.array([a, b]))
         e = _weight_edges(layers[d], P[d], P[s], layers[s], look, budget) if layers[d].top_in is not None else None

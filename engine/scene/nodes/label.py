@@ -8,6 +8,9 @@ import numpy as np
 
 from engine.scene.registry import register_node
 
+QUIET_KINDS = ("norm", "activation", "dropout", "reshape")   # unlabelled in big models
+LABEL_ALL_BELOW = 40               # layers up to which every slab gets a label
+
 
 @dataclass
 class Label:
@@ -22,7 +25,7 @@ def build_labels(ctx) -> list[Label]:
     slabs = ctx.scene.slabs
     labels = []
     for sl in slabs:
-        if sl.kind in ctx.look.quiet_kinds and len(slabs) > ctx.look.label_all_below:
+        if sl.kind in QUIET_KINDS and len(slabs) > LABEL_ALL_BELOW:
             continue
         h = float(np.clip(0.06 * max(sl.cols, sl.rows) * np.linalg.norm(sl.u), 0.12, 0.8))
         labels.append(Label(sl.label, sl.origin + np.array([0.0, 0.25 * h, 0.0]), h, layer_id=sl.layer_id))

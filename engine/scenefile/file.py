@@ -1,8 +1,7 @@
-"""Scene files (scenes/*.toml): which model, which input, layout and look options, camera.
-
-Parsing is strict: an unknown table or key, or a value of the wrong type, is an error that
-names the file and line, so a typo never silently falls back to a default.
-"""
+"""Scene files (scenes/*.toml): which model, which input, layout and look options, camera and
+camera path, render options, or a [playground]. Each table is checked against the dataclass it
+fills (engine/scenefile/schema.py): an unknown table or key, or a value of the wrong type or out of
+range, is one error naming the file and line, so a typo never silently falls back to a default."""
 from __future__ import annotations
 
 import tomllib
@@ -10,40 +9,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import NeuroscapeError
+from engine.layout.placement import LayoutOptions
+from engine.scene.look import Look
+from engine.scene.path import PathEntry
+from engine.scenefile.schema import problem, rules_of
+from engine.scenefile.sections import CameraTable, InputTable, ModelTable, RenderTable, SceneInfo
 
 
 class SceneFileError(NeuroscapeError):
     pass
 
 
-# table -> key -> accepted python types
-SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "scene": {"title": (str,), "description": (str,)},
-    "model": {"name": (str,), "weights": (str,), "input_shape": (str,), "input_dtype": (str,)},
-    "input": {"seed": (int,), "kind": (str,), "path": (str,), "text": (str,)},
-    "layout": {"hide": (list,), "texel": (float, int), "max_extent": (float, int), "gap": (float, int),
-               "max_aspect": (float, int)},
-    "look": {"colormap": (str,), "diverging": (str,), "background": (list,), "show_edges": (bool,),
-             "show_labels": (bool,), "max_edges_per_layer": (int,), "weight_edges_per_neuron": (int,),
-             "edge_budget": (int,),
-             "lod_px": (float, int)},
-    "camera": {"position": (list,), "look_at": (list,), "fov": (float, int), "speed": (float, int)},
-    "render": {"size": (str,), "samples": (int,)},
-    # a live-training playground instead of a model (engine/compute/playground.py PlaygroundConfig)
-    "playground": {"dataset": (str,), "csv": (str,), "model": (str,), "layers": (list, str), "activation": (str,),
-                   "lr": (float, int), "l2": (float, int), "batch": (int,), "noise": (float, int),
-                   "split": (float, int), "seed": (int,), "samples": (int,), "optimizer": (str,),
-                   "resolution": (int,), "steps_per_frame": (int,), "interest": (int,)},
+def _playground_config():
+    from engine.compute.playground import PlaygroundConfig   # imports torch: only for [playground] files
+    return PlaygroundConfig
+
+
+# table -> the dataclass it fills (a callable: loaded when a file has the table)
+TABLES = {
+    "scene": lambda: SceneInfo, "model": lambda: ModelTable, "input": lambda: InputTable,
+    "layout": lambda: LayoutOptions, "look": lambda: Look, "camera": lambda: CameraTable,
+    "render": lambda: RenderTable, "playground": _playground_config,
 }
-# [[path]]: camera path entries, one per keyframe / segment (see engine/record/path.py)
-PATH_SCHEMA: dict[str, tuple[type, ...]] = {
-    "position": (list,), "look_at": (list,), "follow": (list,), "orbit": (str,), "turns": (float, int),
-    "distance": (float, int), "duration": (float, int)}
 
 
 @dataclass
 class SceneSpec:
-    """Everything a command needs to build a scene; from a file or from a bare model name."""
+    """Everything a command needs to build a scene; from a file or from a bare model name. The
+    tables are kept as checked dicts (what the file says); CLI options override fields."""
 
     model: str
     weights: str | None = None
@@ -74,6 +67,17 @@ def _line_of(text: str, table: str, key: str | None) -> int:
     return start + 1
 
 
+def _check_table(path: Path, text: str, table: str, body: dict) -> None:
+    rules = rules_of(TABLES[table]())
+    for key, val in body.items():
+        if key not in rules:
+            raise SceneFileError(f"{path}:{_line_of(text, table, key)}: unknown key {key!r} in [{table}]: "
+                                 f"allowed keys are {', '.join(rules)}")
+        why = problem(rules[key], val)
+        if why:
+            raise SceneFileError(f"{path}:{_line_of(text, table, key)}: {table}.{key} must be {why}")
+
+
 def load_scene_file(path: str | Path) -> SceneSpec:
     """Parse and validate a scene file."""
     path = Path(path)
@@ -91,22 +95,10 @@ def load_scene_file(path: str | Path) -> SceneSpec:
     for table, body in data.items():
         if table == "path":
             continue
-        if table not in SCHEMA or not isinstance(body, dict):
+        if table not in TABLES or not isinstance(body, dict):
             raise SceneFileError(f"{path}:{_line_of(text, table, None)}: unknown table [{table}]: "
-                                 f"use one of {', '.join('[' + t + ']' for t in SCHEMA)}, [[path]]")
-        for key, val in body.items():
-            if key not in SCHEMA[table]:
-                raise SceneFileError(f"{path}:{_line_of(text, table, key)}: unknown key {key!r} in [{table}]: "
-                                     f"allowed keys are {', '.join(SCHEMA[table])}")
-            types = SCHEMA[table][key]
-            if not isinstance(val, types) or (isinstance(val, bool) and bool not in types):
-                raise SceneFileError(f"{path}:{_line_of(text, table, key)}: {table}.{key} must be "
-                                     f"{' or '.join(t.__name__ for t in types)}, got {type(val).__name__}")
-    for table, key, n in (("camera", "position", 3), ("camera", "look_at", 3), ("look", "background", 3)):
-        v = data.get(table, {}).get(key)
-        if v is not None and (len(v) != n or not all(isinstance(x, (int, float)) for x in v)):
-            raise SceneFileError(f"{path}:{_line_of(text, table, key)}: {table}.{key} must be a list of "
-                                 f"{n} numbers, got {v!r}")
+                                 f"use one of {', '.join('[' + t + ']' for t in TABLES)}, [[path]]")
+        _check_table(path, text, table, body)
     model = data.get("model", {})
     if "name" not in model and "playground" not in data:
         raise SceneFileError(f"{path}:{_line_of(text, 'model', None)}: missing [model] name: "
@@ -139,45 +131,33 @@ def _path_line(text: str, k: int, key: str | None) -> int:
 
 
 def _check_path_entries(path: Path, text: str, body) -> list[int]:
-    """Validate [[path]] entries (types and shapes; layer names are checked against the scene later)."""
+    """Validate [[path]] entries against engine.scene.path.PathEntry (layer names are checked
+    against the scene later)."""
     if body is None:
         return []
     if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):
         raise SceneFileError(f"{path}:{_line_of(text, 'path', None)}: [path] must be an array of tables: write "
                              "[[path]] once per keyframe")
+    rules = rules_of(PathEntry)
     lines = []
     for k, e in enumerate(body):
         where = lambda key=None: f"{path}:{_path_line(text, k, key)}"  # noqa: E731
         for key, val in e.items():
-            if key not in PATH_SCHEMA:
+            if key not in rules:
                 raise SceneFileError(f"{where(key)}: unknown key {key!r} in [[path]]: allowed keys are "
-                                     f"{', '.join(PATH_SCHEMA)}")
-            types = PATH_SCHEMA[key]
-            if not isinstance(val, types) or isinstance(val, bool):
-                raise SceneFileError(f"{where(key)}: path.{key} must be {' or '.join(t.__name__ for t in types)}, "
-                                     f"got {type(val).__name__}")
+                                     f"{', '.join(rules)}")
+            why = problem(rules[key], val)
+            if why:
+                raise SceneFileError(f"{where(key)}: path.{key} must be {why}")
         kinds = [key for key in ("position", "follow", "orbit") if key in e]
         if len(kinds) != 1:
             raise SceneFileError(f"{where()}: a [[path]] entry needs exactly one of position (+ look_at), "
                                  f"follow = [\"A\", \"B\"] or orbit = \"layer\", got {kinds or 'none'}")
-        for key in ("position", "look_at"):
-            v = e.get(key)
-            if v is not None and (len(v) != 3 or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                                          for x in v)):
-                raise SceneFileError(f"{where(key)}: path.{key} must be a list of 3 numbers, got {v!r}")
         if "look_at" in e and "position" not in e:
             raise SceneFileError(f"{where('look_at')}: look_at belongs to a position keyframe: add position")
-        f = e.get("follow")
-        if f is not None and (len(f) != 2 or not all(isinstance(x, str) for x in f)):
-            raise SceneFileError(f"{where('follow')}: path.follow must be two layer names, e.g. "
-                                 f"[\"layer1\", \"layer4\"], got {f!r}")
         for key in ("turns", "distance"):
             if key in e and "orbit" not in e:
                 raise SceneFileError(f"{where(key)}: {key} belongs to an orbit entry: add orbit = \"layer\"")
-        if "duration" in e and not e["duration"] > 0:
-            raise SceneFileError(f"{where('duration')}: path.duration must be seconds > 0, got {e['duration']!r}")
-        if "distance" in e and not e["distance"] > 0:
-            raise SceneFileError(f"{where('distance')}: path.distance must be > 0, got {e['distance']!r}")
         lines.append(_path_line(text, k, None))
     return lines
 
@@ -192,3 +172,19 @@ def resolve_spec(target: str, **overrides) -> SceneSpec:
         if v is not None:
             setattr(spec, k, v)
     return spec
+
+
+def find_scene(target: str) -> str:
+    """A scene path as given, else one shipped with the package (scenes/ inside the wheel)."""
+    if not target.endswith(".toml") or Path(target).exists():
+        return target
+    name = Path(target).name
+    source_tree = Path(__file__).resolve().parents[2] / "scenes" / name       # checkout / editable install
+    if source_tree.is_file():
+        return str(source_tree)
+    try:                                                                      # wheel: engine/scenes/
+        from importlib.resources import files
+        packaged = files("engine.scenes") / name
+        return str(packaged) if packaged.is_file() else target
+    except ModuleNotFoundError:
+        return target
