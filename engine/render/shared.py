@@ -124,3 +124,49 @@ class Shared:
 
 class _Empty:
     slabs: list = []
+
+
+class ImageRect:
+    """A premultiplied RGBA image drawn as a screen-space rectangle (hud.vert/hud.frag): the HUD
+    text and the kernel panel."""
+
+    def __init__(self, shared: Shared, min_filter, mag_filter) -> None:
+        from engine.render.shaders import Program
+        self.prog = Program("hud.vert", "hud.frag")
+        sampler_units(self.prog, {"u_image": UNIT_IMAGE})
+        self.empty_vao = shared.empty_vao
+        self.filters = (min_filter, mag_filter)
+        self.tex = int(GL.glGenTextures(1))
+        self.size = (0, 0)           # pixels of the image; 0: nothing to draw
+
+    def upload(self, img: np.ndarray) -> None:
+        """(H, W, 4) uint8 premultiplied RGBA, re-allocated only when its size changes."""
+        h, w = img.shape[:2]
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        if (w, h) == self.size:
+            GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, w, h, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, img)
+        else:
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, img)
+            for p, v in ((GL.GL_TEXTURE_MIN_FILTER, self.filters[0]), (GL.GL_TEXTURE_MAG_FILTER, self.filters[1]),
+                         (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, p, v)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self.size = (w, h)
+
+    def draw(self, rect: tuple[float, float, float, float]) -> None:
+        """At ``rect`` = (x0, y0, x1, y1) in normalized device coordinates, depth test off."""
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glUseProgram(self.prog.id)
+        GL.glUniform4f(self.prog.loc("u_rect"), *rect)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_IMAGE)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.tex)
+        GL.glBindVertexArray(self.empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+
+    def release(self) -> None:
+        delete(textures=[self.tex])
+        self.tex = 0
+        self.prog.release()

@@ -37,6 +37,11 @@ def register_node(cls: type, group: str, *, build=None, pick=None, extent=None) 
     return cls
 
 
+def unregister_node(cls: type) -> None:
+    """Remove a registered node type (plugins, tests)."""
+    _TYPES.pop(cls, None)
+
+
 def node_types() -> list[NodeType]:
     """Every registered node type, in registration order."""
     return list(_TYPES.values())

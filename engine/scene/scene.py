@@ -8,6 +8,19 @@ from engine.scene.camera import Camera
 from engine.scene.registry import node_type, node_types
 
 
+class _Group:
+    """A Scene attribute that is the list of one node group (assigning replaces the list)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, scene, owner=None) -> list:
+        return self if scene is None else scene.groups[self.name]
+
+    def __set__(self, scene, nodes) -> None:
+        scene.groups[self.name] = list(nodes)
+
+
 class Scene:
     """``slabs``, ``edges`` and ``labels`` are the lists of those groups; other node types are
     reached with :meth:`nodes_of` and added with :meth:`add`."""
@@ -38,29 +51,9 @@ class Scene:
     def add(self, node) -> None:
         self.nodes_of(type(node)).append(node)
 
-    @property
-    def slabs(self) -> list:
-        return self.groups["slabs"]
-
-    @slabs.setter
-    def slabs(self, v: list) -> None:
-        self.groups["slabs"] = list(v)
-
-    @property
-    def edges(self) -> list:
-        return self.groups["edges"]
-
-    @edges.setter
-    def edges(self, v: list) -> None:
-        self.groups["edges"] = list(v)
-
-    @property
-    def labels(self) -> list:
-        return self.groups["labels"]
-
-    @labels.setter
-    def labels(self, v: list) -> None:
-        self.groups["labels"] = list(v)
+    slabs = _Group()
+    edges = _Group()
+    labels = _Group()
 
     # ---- queries
     def slab(self, layer_id: int):

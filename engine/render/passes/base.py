@@ -55,6 +55,12 @@ def register_pass(cls: type[Pass]) -> type[Pass]:
     return cls
 
 
+def unregister_pass(cls: type[Pass]) -> None:
+    """Stop running ``cls`` in Renderers made from now on (plugins, tests)."""
+    if cls in _PASSES:
+        _PASSES.remove(cls)
+
+
 def pass_types() -> list[type[Pass]]:
     """Registered passes in drawing order (stage, then order)."""
     return sorted(_PASSES, key=lambda c: (int(c.stage), c.order))

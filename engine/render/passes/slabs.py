@@ -11,15 +11,17 @@ from engine.render.slabdata import SlabData
 from engine.scene.nodes import Slab
 
 
-@register_pass
-class SlabPass(Pass):
+class SlabProgramPass(Pass):
+    """What the passes that draw slabs share: a program reading the slabs' parameter and value
+    buffers (engine/render/slabdata.py), which they build and prepare once a frame."""
+
     node_type = Slab
     stage = Stage.OPAQUE
-    order = 0
+    shaders = ("slab.vert", "slab.frag")
 
     def __init__(self, shared) -> None:
         super().__init__(shared)
-        self.prog = Program("slab.vert", "slab.frag")
+        self.prog = Program(*self.shaders)
         sampler_units(self.prog, {"u_values": UNIT_VALUES, "u_colormaps": UNIT_CMAP, "u_params": UNIT_PARAMS,
                                   "u_far": UNIT_FAR})
         self.loc_slab = self.prog.loc("u_slab")
@@ -31,6 +33,24 @@ class SlabPass(Pass):
     def prepare(self, frame, scene) -> None:
         self.data.prepare(frame, scene.lod_px)
 
+    def bind(self) -> None:
+        """Colormaps, the parameter buffer, the empty vertex array and the program; unit 0 active."""
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_CMAP)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.shared.cmap_tex)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_PARAMS)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.data.params_tex)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_VALUES)
+        GL.glBindVertexArray(self.shared.empty_vao)
+        GL.glUseProgram(self.prog.id)
+
+    def release(self) -> None:
+        self.prog.release()
+
+
+@register_pass
+class SlabPass(SlabProgramPass):
+    order = 0
+
     def draw(self, frame, scene) -> None:
         d = self.data
         if not d.as_slab:
@@ -38,15 +58,9 @@ class SlabPass(Pass):
         vals = d.values
         gl = vals.gl
         bind, draw_arrays, uniform, active = gl.bind_texture, gl.draw_arrays, gl.uniform1i, gl.active_texture
-        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_CMAP)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, self.shared.cmap_tex)
-        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_PARAMS)
-        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, d.params_tex)
-        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_VALUES)
-        GL.glBindVertexArray(self.shared.empty_vao)
         GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)     # frames (lines) stay visible on top
         GL.glPolygonOffset(1.0, 1.0)
-        GL.glUseProgram(self.prog.id)
+        self.bind()
         loc = self.loc_slab
         for i in d.as_slab:
             bind(GL.GL_TEXTURE_BUFFER, vals.tex[i])
@@ -60,6 +74,3 @@ class SlabPass(Pass):
 
     def after_frame(self) -> None:
         self.data.after_frame()
-
-    def release(self) -> None:
-        self.prog.release()
