@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from engine.compute import images as _img
 from engine.compute import text as _text
-from engine.errors import NeuroscapeError
+from engine.compute.errors import InputError
 from engine.model.inputs import ExampleInputs
 
 __all__ = ["InputError", "InputSource", "open_input", "ACCEPTED"]
@@ -52,10 +52,6 @@ TOKEN_PERIOD = 10
 CACHE = 64
 # vocabulary sizes of the registry's language models (for noise/perturbation ids when no model is given)
 _KNOWN_VOCAB = {"gpt2": 50257, "bert": 30522, "minilm": 30522, "transformer": 1000}
-
-
-class InputError(NeuroscapeError):
-    """A bad --input: one line naming the problem and the fix."""
 
 
 # ---------------------------------------------------------------- helpers
