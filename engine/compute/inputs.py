@@ -100,8 +100,8 @@ def _vocab(example: ExampleInputs, ids_loc, model, model_spec: str, vocab_size: 
     if vocab_size:
         return int(vocab_size)
     if model is not None:
-        from engine.model.registry import _vocab_size
-        v = _vocab_size(model)
+        from engine.model.example import vocab_size
+        v = vocab_size(model)
         if v:
             return int(v)
     v = _KNOWN_VOCAB.get(_canonical(model_spec))

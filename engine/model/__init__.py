@@ -14,7 +14,7 @@ _LAZY = {
     "load_model": "engine.model.registry",
     "list_models": "engine.model.registry",
     "describe_models": "engine.model.registry",
-    "load_weights": "engine.model.registry",
+    "load_weights": "engine.model.weights",
     "ExampleInputs": "engine.model.inputs",
     "parse_input_shape": "engine.model.inputs",
     "ModelError": "engine.model.errors",

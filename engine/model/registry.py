@@ -17,7 +17,6 @@ import importlib
 import importlib.util
 import inspect
 import os
-import pickle
 import sys
 import warnings
 from pathlib import Path
@@ -27,10 +26,11 @@ import torch
 from torch import nn
 
 from engine.model import zoo
-from engine.model.errors import (InputSpecError, ModelImportError, ModelSpecError, UnknownModelError, WeightsError,
-                                 first_line)
-from engine.model.inputs import ExampleInputs, parse_input_dtype, parse_input_shape, shape_text
-from engine.model.recorder import infer_family, to_example_inputs
+from engine.model.errors import InputSpecError, ModelImportError, ModelSpecError, UnknownModelError, first_line
+from engine.model.example import SEQ_LEN, generator, guess_inputs, make_inputs, override_inputs
+from engine.model.inputs import ExampleInputs, parse_input_dtype, parse_input_shape
+from engine.model.tensors import infer_family, to_example_inputs
+from engine.model.weights import load_weights
 
 __all__ = ["load_model", "list_models", "load_weights", "make_inputs", "guess_inputs", "HF_MODELS",
            "ExampleInputs"]
@@ -47,7 +47,6 @@ _ALIASES = {
 }
 MINILM_SENTENCE = ("Neuroscape shows how a sentence flows through every layer and attention head of a "
                    "transformer model.")
-SEQ_LEN = 16
 
 
 # ------------------------------------------------------------------------ listing
@@ -74,61 +73,6 @@ def describe_models() -> list[tuple[str, str]]:
     return rows
 
 
-# ------------------------------------------------------------------------ inputs
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _vocab_size(model: nn.Module) -> int | None:
-    cfg = getattr(model, "config", None)
-    v = getattr(cfg, "vocab_size", None) or getattr(model, "vocab_size", None)
-    if isinstance(v, int) and v > 0:
-        return v
-    for m in model.modules():
-        if isinstance(m, nn.Embedding):
-            return int(m.num_embeddings)
-    return None
-
-
-def make_inputs(shapes: list[tuple[int, ...]], dtype: str, model: nn.Module | None = None) -> list[torch.Tensor]:
-    """Deterministic tensors of the given shapes: floats ~ N(0,1); integers are token ids within the
-    model's vocabulary (or 0..9); bools are ones."""
-    out = []
-    tdtype = getattr(torch, dtype)
-    for i, shape in enumerate(shapes):
-        if tdtype.is_floating_point:
-            out.append(torch.randn(*shape, generator=_gen(i)).to(tdtype))
-        elif tdtype == torch.bool:
-            out.append(torch.ones(*shape, dtype=torch.bool))
-        else:
-            high = (_vocab_size(model) if model is not None else None) or 10
-            if tdtype == torch.uint8:
-                high = min(high, 256)
-            out.append(torch.randint(0, high, shape, generator=_gen(i)).to(tdtype))
-    return out
-
-
-def guess_inputs(model: nn.Module) -> ExampleInputs | None:
-    """An example input from the model's first leaf module (Conv/Linear/Embedding/RNN), or None."""
-    for m in model.modules():
-        if isinstance(m, nn.Embedding):
-            return ExampleInputs((make_inputs([(1, SEQ_LEN)], "int64", model)[0],), {}, "language")
-        if isinstance(m, (nn.RNNBase,)):
-            shape = (1, SEQ_LEN, m.input_size) if m.batch_first else (SEQ_LEN, 1, m.input_size)
-            return ExampleInputs((make_inputs([shape], "float32")[0],), {}, "sequence")
-        if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed:
-            c = m.in_channels
-            n = len(m.kernel_size)
-            side = 28 if c == 1 else 224
-            shape = {1: (1, c, 64), 2: (1, c, side, side), 3: (1, c, 16, 112, 112)}.get(n)
-            if shape is None:
-                return None
-            return ExampleInputs((make_inputs([shape], "float32")[0],), {}, "image" if n == 2 else "generic")
-        if isinstance(m, nn.Linear):
-            return ExampleInputs((make_inputs([(1, m.in_features)], "float32")[0],), {}, "tabular")
-    return None
-
-
 # ------------------------------------------------------------------------ builders
 def _seeded(fn, *a, **kw):
     with torch.random.fork_rng(devices=[]):
@@ -147,7 +91,7 @@ def _torchvision(name: str) -> tuple[nn.Module, ExampleInputs, str]:
         kw["weights_backbone"] = None
     model = _seeded(builder, **kw).eval()
     where = builder.__module__
-    g = _gen(0)
+    g = generator(0)
     if ".video." in where:
         frames, side = 16, 112
         try:  # the weights' metadata (static, nothing downloaded) knows the clip size the model expects
@@ -198,7 +142,7 @@ def minilm_path() -> Path:
 
 
 def _lm_inputs(vocab: int, seq: int = SEQ_LEN) -> ExampleInputs:
-    ids = torch.randint(0, vocab, (1, seq), generator=_gen(0), dtype=torch.int64)
+    ids = torch.randint(0, vocab, (1, seq), generator=generator(0), dtype=torch.int64)
     return ExampleInputs((), {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "language")
 
 
@@ -316,106 +260,6 @@ def _from_callable(spec: str) -> tuple[nn.Module, ExampleInputs | None, str]:
     return result, inputs, attr.split(".")[-1]
 
 
-# ------------------------------------------------------------------------ weights
-def _sniff(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(9)
-    except OSError:
-        return "?"
-    if head[:4] == b"PK\x03\x04":
-        return "torch"
-    if head[:1] == b"\x80":
-        return "torch"  # legacy pickle-based torch.save
-    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < (1 << 30):
-        return "safetensors"
-    return "?"
-
-
-def _read_weights(path: Path) -> Any:
-    ext = path.suffix.lower()
-    kind = "safetensors" if ext == ".safetensors" else "torch" if ext in (".pt", ".pth", ".bin", ".ckpt") \
-        else _sniff(path)
-    if kind == "safetensors":
-        try:
-            from safetensors.torch import load_file
-            return load_file(str(path), device="cpu")
-        except Exception as e:  # noqa: BLE001
-            raise WeightsError(f"cannot read weights {str(path)!r} as safetensors ({first_line(e)}); the file is "
-                               f"corrupt or not safetensors: re-export it") from e
-    if kind == "torch":
-        try:
-            with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says it all
-                warnings.simplefilter("ignore")
-                return torch.load(str(path), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise WeightsError(f"weights {str(path)!r} hold Python objects that need full unpickling, which "
-                               f"neuroscape never does; re-save only tensors: torch.save(model.state_dict(), path) "
-                               f"or safetensors") from e
-        except Exception as e:  # noqa: BLE001 - zip/EOF/runtime errors: corrupt file
-            raise WeightsError(f"cannot read weights {str(path)!r} ({first_line(e)}); the file is corrupt or not "
-                               f"a torch.save file: re-save it with torch.save(model.state_dict(), path)") from e
-    raise WeightsError(f"unsupported weights file {str(path)!r}; use .safetensors or a .pt/.pth state_dict")
-
-
-def _unwrap_state(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model_state_dict", "model", "module"):
-            inner = obj.get(key)
-            if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-                obj = inner
-                break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        what = type(obj).__name__ if not isinstance(obj, dict) else "a dict without tensors"
-        raise WeightsError(f"weights {str(path)!r} hold {what}, not a state_dict of tensors; save "
-                           f"model.state_dict() (or {{'state_dict': ...}})")
-    return obj
-
-
-def _few(keys: list[str], n: int = 4) -> str:
-    return ", ".join(keys[:n]) + (f", ... ({len(keys)} in all)" if len(keys) > n else "")
-
-
-def load_weights(model: nn.Module, weights: str | os.PathLike, name: str = "model") -> None:
-    """Load a .safetensors or .pt/.pth state_dict into model (strict: every key must fit)."""
-    path = Path(weights)
-    if path.is_dir():
-        cands = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.pt")) + sorted(path.glob("*.pth"))
-        if len(cands) != 1:
-            raise WeightsError(f"weights {str(path)!r} is a directory; pass the .safetensors/.pt file itself")
-        path = cands[0]
-    if not path.is_file():
-        raise WeightsError(f"weights file {str(path)!r} not found; check the --weights path")
-    state = _unwrap_state(_read_weights(path), path)
-    own = model.state_dict()
-    if all(k.startswith("module.") for k in state) and not any(k.startswith("module.") for k in own):
-        state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel/DDP
-    non_persistent = {f"{mn}.{b}" if mn else b for mn, m in model.named_modules()
-                      for b in getattr(m, "_non_persistent_buffers_set", ())}
-    present_ptrs = {own[k].data_ptr() for k in state if k in own}
-    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")
-               and own[k].data_ptr() not in present_ptrs]  # tied weights loaded through their twin are fine
-    unexpected = [k for k in state if k not in own and k not in non_persistent]
-    mismatch = [f"{k}: file {shape_text(v.shape)} vs model {shape_text(own[k].shape)}"
-                for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
-    if missing or unexpected or mismatch:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_few(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys {_few(unexpected)}")
-        if mismatch:
-            parts.append(f"shape mismatch {_few(mismatch, 2)}")
-        raise WeightsError(f"weights {str(path)!r} do not fit model {name!r}: {'; '.join(parts)}; use weights "
-                           f"saved from this architecture")
-    state = {k: v for k, v in state.items() if k in own}
-    try:
-        model.load_state_dict(state, strict=False)
-    except Exception as e:  # noqa: BLE001
-        raise WeightsError(f"weights {str(path)!r} do not load into {name!r} ({first_line(e)}); use weights "
-                           f"saved from this architecture") from e
-
-
 # ------------------------------------------------------------------------ load_model
 def _resolve_name(spec: str) -> tuple[str, str] | None:
     """(source, canonical name) for a known name, else None."""
@@ -476,7 +320,7 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
         load_weights(model, weights, name)
 
     if shapes is not None or dtype is not None:
-        inputs = _override_inputs(model, inputs, shapes, dtype, spec)
+        inputs = override_inputs(model, inputs, shapes, dtype, spec)
     if inputs is None:
         inputs = guess_inputs(model)
         if inputs is None:
@@ -487,26 +331,3 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
     inputs.family = family
     model.eval()
     return model, inputs, name, family
-
-
-def _override_inputs(model: nn.Module, default: ExampleInputs | None, shapes, dtype, spec: str) -> ExampleInputs:
-    default_tensors = default.tensors() if default is not None else []
-    if shapes is None:  # only the dtype changes: keep the default shapes
-        if not default_tensors:
-            guessed = guess_inputs(model)
-            default_tensors = guessed.tensors() if guessed is not None else []
-        if not default_tensors:
-            raise InputSpecError(f"--input-dtype without --input-shape needs a default input for {spec!r}; "
-                                 f"pass --input-shape too")
-        shapes = [tuple(t.shape) for t in default_tensors[:1]] if default is not None and default.kwargs \
-            else [tuple(t.shape) for t in default_tensors]
-    if dtype is None:
-        first = default_tensors[0] if default_tensors else None
-        dtype = "int64" if first is not None and not first.is_floating_point() else "float32"
-    tensors = make_inputs(shapes, dtype, model)
-    if default is not None and default.kwargs and "input_ids" in default.kwargs:  # Hugging Face text models
-        kwargs: dict[str, torch.Tensor] = {"input_ids": tensors[0]}
-        if "attention_mask" in default.kwargs and not tensors[0].is_floating_point():
-            kwargs["attention_mask"] = torch.ones(tensors[0].shape[:2], dtype=torch.int64)
-        return ExampleInputs((), kwargs, infer_family(tensors))
-    return ExampleInputs(tuple(tensors), {}, infer_family(tensors))
