@@ -40,7 +40,9 @@ import torch.nn.functional as F
 from engine.compute import images as _img
 from engine.compute import text as _text
 from engine.compute.errors import InputError
+from engine.model.example import vocab_size as model_vocab_size
 from engine.model.inputs import ExampleInputs
+from engine.model.registry import canonical_name, declared_vocab_size
 
 __all__ = ["InputError", "InputSource", "open_input", "ACCEPTED"]
 
@@ -50,8 +52,6 @@ PERTURB = 0.15
 HOLD = 30
 TOKEN_PERIOD = 10
 CACHE = 64
-# vocabulary sizes of the registry's language models (for noise/perturbation ids when no model is given)
-_KNOWN_VOCAB = {"gpt2": 50257, "bert": 30522, "minilm": 30522, "transformer": 1000}
 
 
 # ---------------------------------------------------------------- helpers
@@ -86,25 +86,14 @@ def _at(example: ExampleInputs, loc: tuple) -> torch.Tensor:
     return obj
 
 
-def _canonical(model_spec: str) -> str:
-    key = (model_spec or "").strip().lower()
-    try:
-        from engine.model.registry import _ALIASES
-        key = _ALIASES.get(key, key)
-    except Exception:  # noqa: BLE001
-        pass
-    return key
-
-
 def _vocab(example: ExampleInputs, ids_loc, model, model_spec: str, vocab_size: int | None) -> int:
     if vocab_size:
         return int(vocab_size)
     if model is not None:
-        from engine.model.example import vocab_size
-        v = vocab_size(model)
+        v = model_vocab_size(model)
         if v:
             return int(v)
-    v = _KNOWN_VOCAB.get(_canonical(model_spec))
+    v = declared_vocab_size(model_spec)  # the registry's language models, when no model is given
     if v:
         return v
     if ids_loc is not None:  # ids of the example are valid: stay within them
@@ -473,7 +462,7 @@ def _open(spec, example, family, model_spec, token_model, vocab, tokenizer, max_
 def _text_source(example, text, model_spec, vocab, tokenizer, common) -> TextSource:
     if not text:
         raise InputError("empty text input; write it after the prefix, e.g. --input 'text:the cat sat'")
-    enc = _text.encoder_for(_canonical(model_spec), vocab, tokenizer)
+    enc = _text.encoder_for(canonical_name(model_spec), vocab, tokenizer)
     c = dict(common)
     c.pop("vocab_size", None)
     return TextSource(example, text, enc, model_spec, **c)

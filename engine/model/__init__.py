@@ -14,6 +14,8 @@ _LAZY = {
     "load_model": "engine.model.registry",
     "list_models": "engine.model.registry",
     "describe_models": "engine.model.registry",
+    "canonical_name": "engine.model.registry",
+    "register_source": "engine.model.registry",
     "load_weights": "engine.model.weights",
     "ExampleInputs": "engine.model.inputs",
     "parse_input_shape": "engine.model.inputs",
