@@ -13,6 +13,7 @@ from typing import Any, Callable
 from engine.compute import images as _img
 from engine.compute.input_source import InputSource
 from engine.model.inputs import ExampleInputs
+from engine.model.plugins import PluginTable
 
 __all__ = ["InputRequest", "InputKind", "register_input", "unregister_input", "input_kinds", "accepted"]
 
@@ -63,29 +64,14 @@ class InputKind:
         return low in self.names or (bool(self.prefix) and low.startswith(self.prefix))
 
 
-_KINDS: list[InputKind] = []
-
-
-def register_input(kind: InputKind) -> InputKind:
-    """Add an input kind after those registered before it (guesses are tried in this order)."""
-    if any(k.kind == kind.kind for k in _KINDS):
-        raise ValueError(f"an input kind {kind.kind!r} is already registered; unregister_input() it first or "
-                         f"give the new one another name")
-    _KINDS.append(kind)
-    return kind
-
-
-def unregister_input(kind: InputKind) -> None:
-    """Remove a registered input kind."""
-    _KINDS.remove(kind)
-
-
-def input_kinds() -> tuple[InputKind, ...]:
-    """The registered input kinds, in registration order."""
-    return tuple(_KINDS)
+# Guesses are tried, and error messages list the kinds, in registration order.
+_KINDS: PluginTable[InputKind] = PluginTable("kind of input", lambda kind: kind.kind)
+register_input = _KINDS.add
+unregister_input = _KINDS.remove
+input_kinds = _KINDS.items
 
 
 def accepted() -> str:
     """Every accepted --input, for error messages: "example, ..., or text:... (language models)"."""
-    phrases = ["example"] + [k.accepted for k in _KINDS]
+    phrases = ["example"] + [k.accepted for k in input_kinds()]
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", or " + phrases[-1]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from engine.model.inputs import ExampleInputs
+from engine.model.plugins import PluginTable
 
 __all__ = ["ModelInfo", "ModelSource", "Built", "register_source", "unregister_source", "registered_sources",
            "seeded"]
@@ -67,26 +68,11 @@ class ModelSource:
         return name
 
 
-_SOURCES: list[ModelSource] = []
-
-
-def register_source(source: ModelSource) -> ModelSource:
-    """Add ``source`` after those registered before it (the registry asks them in this order)."""
-    if any(s.kind == source.kind for s in _SOURCES):
-        raise ValueError(f"a model source of kind {source.kind!r} is already registered; unregister_source() "
-                         f"it first or give the new one another kind")
-    _SOURCES.append(source)
-    return source
-
-
-def unregister_source(source: ModelSource) -> None:
-    """Remove a registered source (tests, plugins being unloaded)."""
-    _SOURCES.remove(source)
-
-
-def registered_sources() -> tuple[ModelSource, ...]:
-    """The registered sources, in resolution order."""
-    return tuple(_SOURCES)
+# The registry asks the sources in registration order. unregister_source: tests, plug-ins being unloaded.
+_SOURCES: PluginTable[ModelSource] = PluginTable("model source", lambda source: source.kind)
+register_source = _SOURCES.add
+unregister_source = _SOURCES.remove
+registered_sources = _SOURCES.items
 
 
 def seeded(build: Callable[..., T], *args, **kwargs) -> T:

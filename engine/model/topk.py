@@ -68,6 +68,18 @@ class LazyTop:
         return self.value
 
 
+def _resolved(key: str) -> property:
+    """A field of RecordedLayer stored under ``key``, computed first if it is still pending."""
+    def get(self):
+        self._resolve()
+        return self.__dict__.get(key)
+
+    def set(self, v):
+        self._resolve()
+        self.__dict__[key] = v
+    return property(get, set)
+
+
 class RecordedLayer(Layer):
     """A Layer whose ``top_in``/``top_w`` of big Linear/Conv layers are computed on first access, so
     recording costs about one forward pass. Behaves exactly like Layer (same fields, pickles plainly)."""
@@ -79,25 +91,8 @@ class RecordedLayer(Layer):
             d["_top_in"], d["_top_w"] = lazy.get()
             d["_lazy_top"] = None
 
-    @property
-    def top_in(self):
-        self._resolve()
-        return self.__dict__.get("_top_in")
-
-    @top_in.setter
-    def top_in(self, v):
-        self._resolve()
-        self.__dict__["_top_in"] = v
-
-    @property
-    def top_w(self):
-        self._resolve()
-        return self.__dict__.get("_top_w")
-
-    @top_w.setter
-    def top_w(self, v):
-        self._resolve()
-        self.__dict__["_top_w"] = v
+    top_in = _resolved("_top_in")
+    top_w = _resolved("_top_w")
 
     def set_top(self, top: tuple[np.ndarray, np.ndarray] | LazyTop | None) -> None:
         """Attach what make_top() gave: a (top_in, top_w) pair, or a LazyTop resolved on first access."""
