@@ -32,7 +32,7 @@ import os
 from typing import Any
 
 from engine.compute import input_sources  # noqa: F401 - registers the built-in kinds of input
-from engine.compute import text as _text  # noqa: F401 - the tokenizers, as inputs._text
+from engine.compute import text as _text  # noqa: F401 - kept as inputs._text: tests reach the tokenizers by it
 from engine.compute.errors import InputError
 from engine.compute.input_kind import InputRequest, accepted, input_kinds
 from engine.compute.input_source import ExampleSource, InputSource, tensor_at, token_locs

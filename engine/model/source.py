@@ -37,7 +37,8 @@ class ModelInfo:
 
 class ModelSource:
     """A kind of model. Subclass, set ``kind`` and ``catalog`` (or override ``names``/``describe`` when
-    the names come from a library), implement ``build``, and ``register_source()`` an instance."""
+    the names come from a library), implement ``build``, and register an instance with
+    engine.model.registry.register_source (importing the registry registers the built-in sources first)."""
 
     kind: str = ""
     catalog: tuple[ModelInfo, ...] = ()
@@ -53,7 +54,7 @@ class ModelSource:
 
     def resolve(self, spec: str, canonical: str) -> str | None:
         """The name this source builds for ``spec`` (stripped; ``canonical``: lower case, alias
-        resolved), or None when it is not one of ours."""
+        resolved), or None when the spec is not this source's."""
         names = self.names()
         if spec in names:
             return spec
