@@ -28,16 +28,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.compute.errors import InputError
+from engine.model.inputs import ExampleInputs
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 LUMA = (0.299, 0.587, 0.114)
-
-
-def _error(msg: str) -> Exception:
-    from engine.compute.inputs import InputError  # late import: inputs.py imports this module
-    return InputError(msg)
 
 
 # ---------------------------------------------------------------- example traversal
@@ -74,7 +72,6 @@ def example_leaves(example) -> list[tuple[tuple, torch.Tensor]]:
 
 
 def rebuild(example, new: dict[tuple, torch.Tensor]):
-    from engine.model.inputs import ExampleInputs
     args = replaced(tuple(example.args), new, ("args",))
     kwargs = replaced(dict(example.kwargs), new, ("kwargs",))
     return ExampleInputs(args, kwargs, example.family)
@@ -97,10 +94,10 @@ def load_image(path: Path, mode: str = "RGB", max_side: int | None = None) -> to
                     im = im.reduce(k)
             arr = np.asarray(im, dtype=np.float32) / 255.0
     except FileNotFoundError:
-        raise _error(f"image {str(path)!r} not found; check the --input path") from None
+        raise InputError(f"image {str(path)!r} not found; check the --input path") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise _error(f"cannot read image {str(path)!r} ({_first_line(e)}); the file is corrupt or not an image: "
-                     f"re-save it as PNG or JPEG") from None
+        raise InputError(f"cannot read image {str(path)!r} ({_first_line(e)}); the file is corrupt or not an image: "
+                         f"re-save it as PNG or JPEG") from None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
@@ -113,8 +110,8 @@ def check_image_header(path: Path) -> None:
         with Image.open(path):
             pass
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise _error(f"cannot read image {str(path)!r} ({_first_line(e)}); the file is corrupt or not an image: "
-                     f"remove it or re-save it as PNG or JPEG") from None
+        raise InputError(f"cannot read image {str(path)!r} ({_first_line(e)}); the file is corrupt or not an image: "
+                         f"remove it or re-save it as PNG or JPEG") from None
 
 
 def _first_line(e: BaseException) -> str:
@@ -136,8 +133,8 @@ def map_channels(img: torch.Tensor, c: int) -> torch.Tensor:
         return rgb.contiguous()
     if c == 4:
         return torch.cat([rgb, torch.ones_like(img[:1])], 0)
-    raise _error(f"the model takes {c}-channel images; images map only to 1 (gray), 3 (RGB) or 4 (RGBA) "
-                 f"channels: use --input example or noise")
+    raise InputError(f"the model takes {c}-channel images; images map only to 1 (gray), 3 (RGB) or 4 (RGBA) "
+                     f"channels: use --input example or noise")
 
 
 def fit(img: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -228,12 +225,12 @@ class ImagePlan:
                 reasons.append(s)
         if not self.slots:
             why = reasons[0] if reasons else "it takes no float tensors"
-            raise _error(f"this model cannot take an image: {why}; use --input example or noise")
+            raise InputError(f"this model cannot take an image: {why}; use --input example or noise")
         for s in self.slots:
             if s.kind in ("image", "chw", "clip") and s.channels not in (1, 3, 4):
-                raise _error(f"the model takes {s.channels}-channel images ({'x'.join(map(str, s.shape))}); "
-                             f"images map only to 1 (gray), 3 (RGB) or 4 (RGBA) channels: use --input example "
-                             f"or noise")
+                raise InputError(f"the model takes {s.channels}-channel images ({'x'.join(map(str, s.shape))}); "
+                                 f"images map only to 1 (gray), 3 (RGB) or 4 (RGBA) channels: use --input example "
+                                 f"or noise")
         norm = _weights_norm(model_spec) if any(s.channels == 3 and s.kind in ("image", "clip")
                                                for s in self.slots) else "default"
         self.norm = (IMAGENET_MEAN, IMAGENET_STD) if norm == "default" else norm
@@ -279,13 +276,13 @@ def read_video(path: Path, h: int, w: int, max_frames: int = 300) -> tuple[list[
             if len(frames) >= max_frames:
                 break
     except Exception as e:  # noqa: BLE001 - ffmpeg errors are RuntimeError/IOError/StopIteration/parse errors
-        raise _error(f"cannot read video {str(path)!r} ({_first_line(e) or type(e).__name__}); the file is "
-                     f"corrupt or not a video: re-encode it (e.g. ffmpeg -i in.mov out.mp4)") from None
+        raise InputError(f"cannot read video {str(path)!r} ({_first_line(e) or type(e).__name__}); the file is "
+                         f"corrupt or not a video: re-encode it (e.g. ffmpeg -i in.mov out.mp4)") from None
     finally:
         if gen is not None:
             gen.close()
     if not frames:
-        raise _error(f"video {str(path)!r} has no frames; re-encode it (e.g. ffmpeg -i in.mov out.mp4)")
+        raise InputError(f"video {str(path)!r} has no frames; re-encode it (e.g. ffmpeg -i in.mov out.mp4)")
     return frames, float(meta.get("fps") or 0.0)
 
 

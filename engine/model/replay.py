@@ -28,7 +28,8 @@ from torch.overrides import TorchFunctionMode
 
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
-from engine.model.recorder import ATOMIC_MODULES, _flat, _to_device
+from engine.model.kinds import ATOMIC_MODULES
+from engine.model.tensors import flat_tensors, item0, to_device
 
 __all__ = ["Replayer", "ReplayMismatch"]
 
@@ -43,11 +44,6 @@ class ReplayMismatch(RuntimeError):
     def __init__(self, message: str, structural: bool = True) -> None:
         super().__init__(message)
         self.structural = structural
-
-
-def _item0(t: Tensor) -> Tensor:
-    t = t.detach()
-    return t[0] if t.dim() > 1 else t
 
 
 class _Rebinding(Tensor):
@@ -171,7 +167,7 @@ class Replayer:
         returns what the caller gets back."""
         if isinstance(out, Tensor):
             return self._capture(lid, out)
-        first = next(iter(_flat(out, [])), None)
+        first = next(iter(flat_tensors(out, [])), None)
         if first is not None:
             self._capture(lid, first)
         return out
@@ -249,10 +245,10 @@ class Replayer:
         device = next((p.device for p in self.model.parameters()), None)
         args, kwargs = inputs.args, inputs.kwargs
         if device is not None:
-            args, kwargs = _to_device(args, device), _to_device(kwargs, device)
+            args, kwargs = to_device(args, device), to_device(kwargs, device)
         self.fcalls = self.leaf = 0
         self._calls, self._raw = {}, []
-        for i, t in enumerate(_flat(kwargs, _flat(args, []))):
+        for i, t in enumerate(flat_tensors(kwargs, flat_tensors(args, []))):
             lid = self.input_sites.get(i)
             if lid is not None:
                 self._capture(lid, t)
@@ -278,7 +274,7 @@ class Replayer:
         out: dict[int, Tensor] = {}
         self._versions = {}
         for lid, t, version in self._raw:
-            out[lid] = _item0(t)
+            out[lid] = item0(t)
             self._versions[lid] = version
         self._raw = []
         missing = [lid for lid in self.shapes if lid not in out]
@@ -303,7 +299,7 @@ class Replayer:
         overwritten = self._changed(out)
         if overwritten:
             self.clone = overwritten           # the reference: copies taken at capture
-            ref = self._forward(inputs), _flat(self.result, [])
+            ref = self._forward(inputs), flat_tensors(self.result, [])
             self.clone, self.rebind = set(), set(overwritten)
             try:
                 out = self._forward(inputs)
@@ -311,7 +307,7 @@ class Replayer:
                 if still:
                     self.clone, self.rebind = still, overwritten - still
                     out = self._forward(inputs)
-                same = _identical(ref, (out, _flat(self.result, [])))
+                same = _identical(ref, (out, flat_tensors(self.result, [])))
             except Exception:  # noqa: BLE001 - code the alias upsets (a type check ...): copies then
                 same = False
             if not same:

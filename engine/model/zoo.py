@@ -1,14 +1,10 @@
 """Small built-in models (no downloads): what `neuroscape view mlp|cnn|lstm|gru|transformer|branchy` shows.
 
-Each entry builds a fresh model with a fixed seed and gives its example input."""
+The classes only; engine/model/sources/zoo.py names them, seeds them and gives their example inputs."""
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 from torch import nn
-
-from engine.model.inputs import ExampleInputs
 
 
 class MLP(nn.Module):
@@ -93,41 +89,3 @@ class Branchy(nn.Module):
         else:
             h = self.neg_path(h)
         return self.out(h)
-
-
-def _seeded(build: Callable[[], nn.Module]) -> nn.Module:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return build().eval()
-
-
-def _randn(*shape: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(0)
-    return torch.randn(*shape, generator=g)
-
-
-def _tokens(shape, vocab: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(0)
-    return torch.randint(0, vocab, shape, generator=g, dtype=torch.int64)
-
-
-# name -> (builder, example input maker, family, one-line description)
-ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[], ExampleInputs], str, str]] = {
-    "mlp": (MLP, lambda: ExampleInputs((_randn(1, 64),), {}, "tabular"), "tabular", "MLP 64-128-64-10 on 1x64"),
-    "cnn": (SmallCNN, lambda: ExampleInputs((_randn(1, 3, 32, 32),), {}, "image"), "image",
-            "small CNN on 1x3x32x32"),
-    "lstm": (lambda: RNNClassifier("lstm"), lambda: ExampleInputs((_randn(1, 16, 32),), {}, "sequence"),
-             "sequence", "2-layer LSTM on 1x16x32 + linear head"),
-    "gru": (lambda: RNNClassifier("gru"), lambda: ExampleInputs((_randn(1, 16, 32),), {}, "sequence"),
-            "sequence", "2-layer GRU on 1x16x32 + linear head"),
-    "transformer": (TinyTransformer, lambda: ExampleInputs((_tokens((1, 16), 1000),), {}, "language"), "language",
-                    "2-layer nn.TransformerEncoder on 1x16 token ids"),
-    "branchy": (Branchy, lambda: ExampleInputs((_randn(1, 32),), {}, "tabular"), "tabular",
-                "MLP with a value-dependent branch (if x.mean() > 0)"),
-}
-
-
-def build(name: str) -> tuple[nn.Module, ExampleInputs, str]:
-    """(model, example inputs, family) of a zoo model."""
-    builder, make_input, family, _ = ZOO[name]
-    return _seeded(builder), make_input(), family

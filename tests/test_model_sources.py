@@ -1,0 +1,171 @@
+"""engine.model.registry: each model source declares its names, aliases and descriptions, and the
+registry resolves a spec by asking the sources in a fixed order. Kinds of --input
+(engine.compute.input_kind) register the same way. Fast: no Hugging Face or torchvision model is built."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from engine.compute.input_kind import InputKind, accepted, input_kinds, register_input, unregister_input  # noqa: E402
+from engine.compute.input_source import InputSource  # noqa: E402
+from engine.compute.inputs import ACCEPTED, InputError, open_input  # noqa: E402
+from engine.model.errors import UnknownModelError  # noqa: E402
+from engine.model.registry import (ModelInfo, ModelSource, canonical_name, declared_vocab_size,  # noqa: E402
+                                   describe_models, find_source, list_models, load_model, register_source,
+                                   registered_sources, unregister_source)
+
+ZOO_NAMES = ["mlp", "cnn", "lstm", "gru", "transformer", "branchy"]
+# the aliases that used to live in registry._ALIASES, compute/text.py and compute/inputs.py
+ALIASES = {
+    "gpt2-small": "gpt2", "gpt-2": "gpt2", "bert-base": "bert", "bert-base-uncased": "bert",
+    "all-minilm-l6-v2": "minilm", "minilm-l6": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm",
+}
+
+
+class ToySource(ModelSource):
+    """A throwaway source: one token-id model, no example input of its own (the registry guesses one)."""
+
+    kind = "toy"
+    catalog = (ModelInfo("toy-net", "embedding + linear, for this test", aliases=("toy", "toy-network"),
+                         vocab_size=77),
+               ModelInfo("mlp", "a name the zoo already has"))
+
+    def __init__(self):
+        self.built: list[str] = []
+
+    def build(self, name):
+        self.built.append(name)
+        return nn.Sequential(nn.Embedding(77, 8), nn.Linear(8, 3)), None, None
+
+
+@pytest.fixture
+def toy():
+    source = register_source(ToySource())
+    try:
+        yield source
+    finally:
+        unregister_source(source)
+
+
+def test_runtime_source_is_found_by_name_and_alias(toy):
+    model, inputs, name, family = load_model("toy-net")
+    assert name == "toy-net" and family == "language"
+    ids = inputs.tensors()[0]
+    assert ids.dtype == torch.int64 and int(ids.max()) < 77  # guessed: token ids within the vocabulary
+    _, _, name, _ = load_model("  Toy-Network ")
+    assert name == "toy-net"
+    assert toy.built == ["toy-net", "toy-net"]
+    assert canonical_name("TOY") == "toy-net"
+    assert declared_vocab_size("toy") == 77
+    assert list_models()[-1] == "toy-net"
+    assert ("toy-net", "embedding + linear, for this test") in describe_models()
+
+
+def test_earlier_sources_win_a_name(toy):
+    source, name = find_source("mlp")
+    assert (source.kind, name) == ("zoo", "mlp")
+    assert list_models().count("mlp") == 1
+    assert load_model("mlp")[2] == "mlp" and toy.built == []
+
+
+def test_unregistered_source_is_gone():
+    source = register_source(ToySource())
+    unregister_source(source)
+    assert "toy-net" not in list_models()
+    assert canonical_name("toy") == "toy"
+    with pytest.raises(UnknownModelError, match="unknown model 'toy'"):
+        load_model("toy")
+
+
+def test_a_kind_registers_once():
+    zoo = registered_sources()[0]
+    with pytest.raises(ValueError, match="already registered"):
+        register_source(zoo)
+    assert registered_sources().count(zoo) == 1
+
+
+def test_resolution_order():
+    assert [s.kind for s in registered_sources()][:4] == ["zoo", "huggingface", "torchvision", "user"]
+    assert find_source("pkg.module:build")[0].kind == "user"
+    assert find_source("path/to/file.py:Net")[0].kind == "user"
+    assert find_source("C:model") is None  # a Windows drive, not module:callable
+    assert find_source("no-such-model") is None
+
+
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_canonical_name_resolves_every_alias(alias):
+    assert canonical_name(alias) == ALIASES[alias]
+    assert canonical_name(f" {alias.upper()} ") == ALIASES[alias]
+    source, name = find_source(alias)
+    assert (source.kind, name) == ("huggingface", ALIASES[alias])
+
+
+def test_canonical_name_of_other_specs():
+    assert canonical_name("gpt2") == "gpt2"
+    assert canonical_name(" ResNet18 ") == "resnet18"
+    assert canonical_name("") == "" and canonical_name(None) == ""
+
+
+def test_declared_vocab_sizes():
+    assert declared_vocab_size("gpt-2") == 50257
+    assert declared_vocab_size("bert") == 30522
+    assert declared_vocab_size("sentence-transformers/all-MiniLM-L6-v2") == 30522
+    assert declared_vocab_size("transformer") == 1000
+    assert declared_vocab_size("mlp") is None
+    assert declared_vocab_size("resnet18") is None
+    assert declared_vocab_size("") is None
+
+
+def test_list_models_is_zoo_then_hugging_face_then_torchvision():
+    torchvision = pytest.importorskip("torchvision")
+    expected = ZOO_NAMES + ["gpt2", "bert", "minilm"]
+    expected += [n for n in sorted(torchvision.models.list_models()) if n not in ZOO_NAMES]
+    assert list_models() == expected
+    rows = describe_models()
+    assert [n for n, _ in rows] == expected
+    assert dict(rows)["resnet18"] == "torchvision, random weights"
+    assert dict(rows)["mlp"] == "MLP 64-128-64-10 on 1x64"
+
+
+# ------------------------------------------------------------------------ kinds of --input
+class OnesSource(InputSource):
+    label = "ones"
+
+    def _make(self, i):
+        return type(self.example)(tuple(torch.ones_like(t) for t in self.example.args), {}, self.example.family)
+
+
+def test_runtime_input_kind_by_name_and_guess():
+    _, example, _, family = load_model("cnn")
+    guessed: list[str] = []
+
+    def guess(req):
+        guessed.append(req.spec)
+        return OnesSource(req.example, n=1, **req.common()) if req.low.startswith("#") else None
+
+    kind = register_input(InputKind("ones", "ones", names=("ones",),
+                                    open=lambda req: OnesSource(req.example, n=1, **req.common()), guess=guess))
+    try:
+        src = open_input(" ONES ", example=example, family=family)
+        assert isinstance(src, OnesSource) and float(src.get(0).args[0].min()) == 1.0
+        assert isinstance(open_input("#fff", example=example, family=family), OnesSource)
+        assert type(open_input("noise", example=example, family=family)).__name__ == "NoiseSource"  # names first
+        with pytest.raises(InputError, match="or ones$"):
+            open_input("nothing", example=example, family=family)
+        assert guessed == ["#fff", "nothing"]  # built-in guesses (files, text) come first and passed
+        assert accepted() == ACCEPTED.replace(", or text:", ", text:") + ", or ones"
+    finally:
+        unregister_input(kind)
+    assert accepted() == ACCEPTED and kind not in input_kinds()
+    with pytest.raises(InputError, match="unknown --input 'ones'"):
+        open_input("ones", example=example, family=family)
+
+
+def test_builtin_input_kinds_make_the_accepted_list():
+    assert [k.kind for k in input_kinds()] == ["files", "digits", "sample-photo", "noise", "text"]
+    assert ACCEPTED == ("example, an image file (.png .jpg .jpeg .bmp .gif .webp .tif), a folder of images, a video "
+                        "(.mp4 .avi .mov .mkv .webm), digits, sample-photo, noise, or text:... (language models)")
+    with pytest.raises(ValueError, match="already registered"):
+        register_input(input_kinds()[0])
