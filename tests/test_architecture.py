@@ -128,3 +128,11 @@ def test_gl_platform_chosen_in_one_place():
 def test_no_glsl_in_python(path):
     text = path.read_text()
     assert "#version" not in text and "gl_Position" not in text, f"{path.name}: shaders belong in shaders/"
+
+
+def test_every_package_ships():
+    """pyproject lists packages by name: a new package missing there is missing from the wheel."""
+    import tomllib
+    listed = set(tomllib.loads((ENGINE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {_module(p) for p in FILES if p.name == "__init__.py"}
+    assert packages <= listed, f"add to pyproject.toml [tool.setuptools] packages: {sorted(packages - listed)}"
