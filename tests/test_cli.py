@@ -42,15 +42,18 @@ def test_bad_scene_file(tmp_path):
     one_line_error(run("inspect", str(p)), "s.toml", "invalid TOML", "line 4")
 
 
+@pytest.mark.slow
 def test_unknown_model():
     one_line_error(run("inspect", "resnet5O"), "resnet5O")
 
 
+@pytest.mark.slow
 def test_module_that_fails_to_import(tmp_path):
     (tmp_path / "brokenmod.py").write_text("import torch\nthis is not python\n")
     one_line_error(run("inspect", "brokenmod:make", env={"PYTHONPATH": str(tmp_path)}), "brokenmod")
 
 
+@pytest.mark.slow
 def test_module_that_fails_to_run(tmp_path):
     (tmp_path / "badrun.py").write_text(
         "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n        raise RuntimeError('boom')\n"
@@ -58,12 +61,14 @@ def test_module_that_fails_to_run(tmp_path):
     one_line_error(run("inspect", "badrun:make", env={"PYTHONPATH": str(tmp_path)}), "boom")
 
 
+@pytest.mark.slow
 def test_corrupt_weights(tmp_path):
     w = tmp_path / "w.safetensors"
     w.write_bytes(b"\x00garbage" * 10)
     one_line_error(run("inspect", "mlp", "--weights", str(w)), "w.safetensors")
 
 
+@pytest.mark.slow
 def test_pickled_weights_are_refused(tmp_path):
     import pickle
     w = tmp_path / "evil.pt"
@@ -77,6 +82,7 @@ def test_pickled_weights_are_refused(tmp_path):
     assert "pwned" not in r.stdout
 
 
+@pytest.mark.slow
 def test_render_refuses_to_overwrite(tmp_path):
     out = tmp_path / "f.png"
     out.write_bytes(b"keep")
@@ -84,12 +90,14 @@ def test_render_refuses_to_overwrite(tmp_path):
     assert out.read_bytes() == b"keep"
 
 
+@pytest.mark.slow
 def test_inspect_prints_layer_table():
     r = run("inspect", "cnn")
     assert r.returncode == 0, r.stderr
     assert "conv" in r.stdout and "output shape" in r.stdout and "neurons" in r.stdout
 
 
+@pytest.mark.slow
 def test_render_writes_a_picture_of_the_network(tmp_path):
     out = tmp_path / "cnn.png"
     r = run("render", "cnn", "-o", str(out), "--size", "640x360")
@@ -107,6 +115,7 @@ def decode(path):
     return meta, [np.frombuffer(f, np.uint8).reshape(meta["size"][1], meta["size"][0], 3) for f in gen]
 
 
+@pytest.mark.slow
 def test_record_without_display_writes_a_playable_video(tmp_path):
     out = tmp_path / "v.mp4"
     r = run("record", "mlp", "-o", str(out), "--duration", "1", "--fps", "10", "--size", "320x240")
@@ -116,6 +125,7 @@ def test_record_without_display_writes_a_playable_video(tmp_path):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # the camera moved
 
 
+@pytest.mark.slow
 def test_render_follows_the_input(tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     for out, inp in ((a, "digits"), (b, "photo")):
@@ -125,6 +135,7 @@ def test_render_follows_the_input(tmp_path):
     assert np.abs(ia - ib).mean() > 1.0
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_one_line_errors(tmp_path):
     one_line_error(run("render", "cnn", "--input", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "x.png")),
                    "missing.jpg")
@@ -134,6 +145,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     one_line_error(run("render", "cnn", "--input", "text:hello", "-o", str(tmp_path / "x.png")), "language model")
 
 
+@pytest.mark.slow
 def test_live_recording_changes_activations_not_only_camera(tmp_path):
     out = tmp_path / "live.mp4"
     r = run("record", "mlp", "--input", "digits", "--live", "-o", str(out), "--duration", "1", "--fps", "8",

@@ -1,12 +1,9 @@
 """`neuroscape playground` in a real window under Xvfb: it trains, keys change parameters, P saves a frame."""
-import os
-import shutil
 import subprocess
 import sys
 import time
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.xdisplay import needs_display, virtual_display, wait_for, wait_for_window, window_ids

@@ -97,3 +97,39 @@ def test_live_viewer_updates_activations_without_moving(xvfb, tmp_path):
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+@needs_display[0]
+@needs_display[1]
+def test_viewer_keys_k_and_j_write_a_camera_path(tmp_path):
+    out = tmp_path / "keys.toml"
+    with virtual_display((640, 480), base=150) as env:
+        _keys_k_and_j(env, out)
+
+
+def _keys_k_and_j(env, out):
+    proc = None
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", "mlp", "--path-out", str(out),
+                                 "--max-seconds", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        assert wait_for_window(env, proc), "no window"
+        time.sleep(1.0)
+        xdo(env, "key", "k")
+        xdo(env, "keydown", "w")
+        time.sleep(1.0)
+        xdo(env, "keyup", "w")
+        xdo(env, "key", "k")
+        xdo(env, "key", "j")
+        assert wait_for(out.exists, 30), "J wrote no scene file"
+        xdo(env, "key", "Escape")
+        assert proc.wait(30) == 0
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+    from engine.scenefile import load_scene_file
+    spec = load_scene_file(out)
+    assert spec.model == "mlp" and len(spec.camera_path) == 2
+    p0, p1 = (np.array(e["position"]) for e in spec.camera_path)
+    assert np.linalg.norm(p1 - p0) > 0.01               # W moved the camera between the keyframes
+    assert "camera path:" in proc.communicate()[0]

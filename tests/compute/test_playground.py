@@ -1,7 +1,6 @@
 """Playground compute side: datasets, CSV errors, classifier edits, training, decision fields."""
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest

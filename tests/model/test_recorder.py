@@ -186,6 +186,7 @@ def test_resnet50_top_in(resnet50):
 
 
 @needs_tv
+@pytest.mark.slow
 def test_vgg16():
     model, inputs, name, _ = load_model("vgg16")
     g = record(model, inputs, name=name, top_k=4)
@@ -201,6 +202,7 @@ def test_vgg16():
 
 
 @needs_tv
+@pytest.mark.slow
 def test_vit_b_16():
     model, inputs, name, _ = load_model("vit_b_16")
     g = record(model, inputs, name=name)
@@ -285,6 +287,7 @@ def test_minilm_capture_values_match_module_outputs(minilm):
 
 
 @needs_hf
+@pytest.mark.slow
 def test_bert_full_default_config():
     model, inputs, name, _ = load_model("bert")
     assert model.config.num_hidden_layers == 12 and model.config.hidden_size == 768

@@ -9,27 +9,7 @@ from engine.compute.probe import LiveProbe
 from engine.model.inputs import ExampleInputs
 from engine.model.recorder import record
 from engine.model.replay import Replayer, ReplayMismatch
-
-
-class Block(nn.Module):
-    """torchvision's Bottleneck pattern: bn -> ReLU(inplace) and ``out += identity``."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(4, 4, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(4)
-        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(4)
-        self.relu = nn.ReLU(inplace=True)
-        for bn in (self.bn1, self.bn2):       # non-trivial statistics: negative outputs exist
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.bias.data.uniform_(-0.5, 0.5)
-
-    def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        out += x
-        return self.relu(out).mean(dim=(2, 3))
+from tests.fixtures import Block
 
 
 class TwoLinear(nn.Module):
@@ -152,56 +132,6 @@ def test_replayer_reports_missing_layers():
         r.run(ExampleInputs((torch.full((1, 4), -3.0),), {}))
 
 
-def test_attached_values_share_memory_with_gl():
-    from engine.pipeline import scene_from_graph
-    from engine.render.context import OffscreenContext
-    from engine.render.renderer import Renderer
-    model = Block().eval()
-    ex = ExampleInputs((torch.randn(1, 4, 6, 6),), {})
-    g = record(model, ex, capture=True, top_k=0)
-    scene = scene_from_graph(g)
-    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
-        if not r.values.zero_copy:
-            pytest.skip("driver without GL_AMD_pinned_memory")
-        s = scene.slabs[1]
-        a = np.arange(s.count, dtype=np.float32)
-        assert r.attach_values(s.layer_id, a) is True
-        np.testing.assert_array_equal(r.read_texture(s.layer_id), a)
-        a[:5] = -7.0                                  # GL reads the array itself: no copy was made
-        np.testing.assert_array_equal(r.read_texture(s.layer_id)[:5], -7.0)
-        r.draw()
-        r.update_values(s.layer_id, np.ones(s.count, np.float32))   # back to a copy in GL's own buffer
-        a[:] = 5.0
-        np.testing.assert_array_equal(r.read_texture(s.layer_id), 1.0)
-
-
-def test_far_pyramids_follow_new_values_within_the_budget():
-    """Far slabs sample the mean pyramid: with no budget every drawn slab's pyramid is rebuilt
-    at once; with a zero budget it waits (the live viewer spreads rebuilds over frames)."""
-    from engine.pipeline import scene_from_graph
-    from engine.render.context import OffscreenContext
-    from engine.render.renderer import Renderer
-    from engine.scene.camera import Camera
-    model = Block().eval()
-    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
-    scene = scene_from_graph(g)
-    s = scene.slabs[1]                                           # conv1: a 12 x 12 mosaic
-    scene.slabs, scene.edges, scene.labels = [s], [], []
-    far = Camera(position=s.center + s.normal * 30.0).look_at(s.center)   # ~5 pixels wide: far levels
-    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
-        def shot(value, budget):
-            r.far_budget = budget
-            r.set_signed(s.layer_id, False)
-            r.attach_values(s.layer_id, np.full(s.count, value, np.float32), scale=1.0)
-            r.draw(far)
-            return r.read_pixels().astype(int)
-        dark, bright = shot(0.05, None), shot(0.95, None)
-        assert np.abs(dark - bright).sum(axis=2).max() > 100          # the far slab changed colour
-        stale = shot(0.05, 0.0)
-        assert r.values.far_dirty[0] and np.array_equal(stale, bright)    # not rebuilt yet
-        assert np.array_equal(shot(0.05, None), dark)
-
-
 @pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU6(), nn.LeakyReLU(0.1), nn.Hardtanh(-0.5, 0.25), nn.ReLU(inplace=True)])
 def test_statistics_of_activation_layers_follow_from_their_input(act):
     """min/max of ReLU-like layers come from their input layer's (f(min), f(max)), exactly."""
@@ -213,61 +143,6 @@ def test_statistics_of_activation_layers_follow_from_their_input(act):
     _check(probe, model, ex, g)
     assert len(probe._derived) == 1
     probe.close()
-
-
-def test_far_slab_averages_every_neuron():
-    """A checkerboard of 0s and 1s seen from far looks like 0.5 everywhere (the mean pyramid),
-    not like a sample of single neurons (aliasing)."""
-    from engine.pipeline import scene_from_graph
-    from engine.render.context import OffscreenContext
-    from engine.render.renderer import Renderer
-    from engine.scene.camera import Camera
-    model = Block().eval()
-    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
-    scene = scene_from_graph(g)
-    s = scene.slabs[1]
-    scene.slabs, scene.edges, scene.labels = [s], [], []
-    col, row = s.mosaic.texel(np.arange(s.count))
-    checker = ((col + row) % 2).astype(np.float32)
-    far = Camera(position=s.center + s.normal * 11.0).look_at(s.center)   # ~2 texels a pixel
-    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
-        r.set_signed(s.layer_id, False)
-
-        def shot(values):
-            r.update_values(s.layer_id, values, scale=1.0)
-            r.draw(far)
-            return r.read_pixels().astype(int)
-        grey, board, black = shot(np.full(s.count, 0.5, np.float32)), shot(checker), shot(np.zeros(s.count, np.float32))
-    on = np.abs(grey - black).sum(axis=2) > 60                 # pixels of the slab
-    assert on.sum() >= 9
-    assert np.abs(board[on] - grey[on]).max() <= 40, np.abs(board[on] - grey[on]).max()
-
-
-def test_mapped_upload_path_for_drivers_without_shared_memory():
-    """Without GL_AMD_pinned_memory, attach copies into persistent-mapped buffers: the texture
-    holds each new frame (ring slots reused behind fences) and later writes to the array do not
-    leak into GL."""
-    from engine.pipeline import scene_from_graph
-    from engine.render.context import OffscreenContext
-    from engine.render.renderer import Renderer
-    model = Block().eval()
-    g = record(model, ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
-    scene = scene_from_graph(g)
-    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
-        if not r.values.mapped:
-            pytest.skip("driver without buffer storage")
-        r.values.zero_copy = False
-        s = scene.slabs[1]
-        for k in range(5):
-            a = np.arange(s.count, dtype=np.float32) * (k + 1)
-            assert r.attach_values(s.layer_id, a) is False
-            r.draw()
-            np.testing.assert_array_equal(r.read_texture(s.layer_id), np.arange(s.count) * (k + 1.0))
-            a[:] = -1.0                                   # a copy was taken
-            assert r.read_texture(s.layer_id)[1] == k + 1.0
-        half = np.linspace(-1, 1, s.count).astype(np.float16)
-        r.attach_values(s.layer_id, half)                 # float16 frames (CUDA) reallocate the ring
-        np.testing.assert_array_equal(r.read_texture(s.layer_id), half.astype(np.float32))
 
 
 def test_rebinding_alias_matches_eager_augmented_assignment():

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from engine.cli import main
 from engine.compute.classifier import MLP
 from engine.compute.field import FieldEvaluator
 from engine.compute.playground import PlaygroundSession
@@ -119,17 +118,6 @@ def test_stage_pick_and_activations(ctx):
         assert any("lr 0.06" in line for line in st.hud_lines())
     finally:
         st.release()
-
-
-def test_record_playground_scene(tmp_path):
-    import imageio.v3 as iio
-    out = tmp_path / "x.mp4"
-    assert main(["record", "scenes/playground_circles.toml", "-o", str(out), "--duration", "1", "--fps", "5",
-                 "--size", "320x240", "--quiet"]) == 0
-    frames = iio.imread(out)
-    assert frames.shape == (5, 240, 320, 3)
-    diffs = [np.abs(frames[i].astype(int) - frames[i - 1].astype(int)).mean() for i in range(1, len(frames))]
-    assert min(diffs) > 0.5, diffs                 # the boundary forms (and the camera swings) every frame
 
 
 def test_weights_are_drawn_as_wide_coloured_edges(ctx):

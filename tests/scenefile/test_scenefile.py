@@ -5,7 +5,7 @@ import pytest
 
 from engine.scenefile import SceneFileError, load_scene_file, resolve_spec
 
-SCENES = sorted((Path(__file__).parent.parent / "scenes").glob("*.toml"))
+SCENES = sorted((Path(__file__).parents[2] / "scenes").glob("*.toml"))
 
 
 def test_shipped_scenes_cover_the_issue():
