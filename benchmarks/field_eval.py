@@ -10,15 +10,11 @@ Usage: .venv/bin/python benchmarks/field_eval.py [--layers 8,8] [--repeat 7]
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import interleaved, med, save  # noqa: E402
+from common import interleaved, med, save
 
 
 def playground_grid(weights, biases, n: int = 100) -> np.ndarray:
@@ -65,7 +61,7 @@ def main() -> None:
 
     widths = parse_layers(args.layers)
     results = {}
-    with OffscreenContext() as ctx:
+    with OffscreenContext():
         for dims in (2, 3):
             model = MLP(dims, widths, 2, "tanh", seed=0)
             ev = FieldEvaluator(dims)

@@ -15,11 +15,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import med, save  # noqa: E402
+from common import med, save
 
 
 def build(model: str):

@@ -15,15 +15,11 @@ Usage: .venv/bin/python benchmarks/live_frame.py [--model resnet50] [--repeat 9]
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import med, save  # noqa: E402
+from common import med, save
 
 
 def main() -> None:
@@ -161,7 +157,7 @@ def main() -> None:
     print(f"  render side after a new frame: overview draw {med(far)*1e3:.0f} ms vs {med(still)*1e3:.0f} ms unchanged "
           f"(far pyramids from the level each slab needs); every slab's full pyramid {med(full)*1e3:.0f} ms")
     ps = {k: med([p[k] for p in parts["shared"]]) for k in parts["shared"][0]}
-    print(f"  shared path parts (median ms): " + ", ".join(f"{k} {v*1e3:.1f}" for k, v in ps.items())
+    print("  shared path parts (median ms): " + ", ".join(f"{k} {v*1e3:.1f}" for k, v in ps.items())
           + f"; replay alone {ps['forward']/b:.3f}x the bare forward")
     print(f"  replays {replays}, recordings {recordings}; {flipped} inplace modules made out of place, "
           f"{cloned} outputs cloned at capture")

@@ -12,17 +12,13 @@ Usage: .venv/bin/python benchmarks/record_fps.py [--scene scenes/resnet50.toml] 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import med, save  # noqa: E402
+from common import med, save
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,14 +6,10 @@ Usage: .venv/bin/python benchmarks/record_layout.py [--models resnet50 vit_b_16]
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+import torch
 
-import torch  # noqa: E402
-
-from common import interleaved, med, save  # noqa: E402
+from common import interleaved, med, save
 
 
 def main() -> None:

@@ -7,15 +7,15 @@ import textwrap
 
 import pytest
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-from engine.errors import NeuroscapeError  # noqa: E402
-from engine.model.errors import (InputSpecError, ModelError, ModelImportError, ModelSpecError,  # noqa: E402
+from engine.errors import NeuroscapeError
+from engine.model.errors import (InputSpecError, ModelError, ModelImportError, ModelSpecError,
                                  UnknownModelError, WeightsError)
-from engine.model.inputs import parse_input_dtype, parse_input_shape  # noqa: E402
-from engine.model.recorder import record  # noqa: E402
-from engine.model.registry import load_model, load_weights  # noqa: E402
+from engine.model.inputs import parse_input_dtype, parse_input_shape
+from engine.model.recorder import record
+from engine.model.registry import load_model, load_weights
 
 
 def raises(exc_type, fn, *args, match: str | tuple = (), **kw) -> str:

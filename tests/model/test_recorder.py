@@ -11,14 +11,14 @@ import re
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-from engine.model import zoo  # noqa: E402
-from engine.model.graph import KINDS, LayerGraph  # noqa: E402
-from engine.model.inputs import ExampleInputs  # noqa: E402
-from engine.model.recorder import ATOMIC_MODULES, record  # noqa: E402
-from engine.model.registry import build_hf, list_models, load_model  # noqa: E402
+from engine.model import zoo
+from engine.model.graph import KINDS, LayerGraph
+from engine.model.inputs import ExampleInputs
+from engine.model.recorder import ATOMIC_MODULES, record
+from engine.model.registry import build_hf, list_models, load_model
 
 try:
     import torchvision  # noqa: F401
