@@ -20,7 +20,7 @@ class FrameState:
     size: tuple[int, int]
     vp: np.ndarray                      # world -> clip, row-major
     lod: dict[int, str] | None = None   # per layer id: "cull"/"slab"/"points", forced (tests, benchmarks)
-    number: int = 0                     # frames drawn by the renderer before this one
+    number: int = 0                     # which draw of the renderer this is (1, 2, ...)
 
 
 class Extent:

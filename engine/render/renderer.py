@@ -69,7 +69,7 @@ class Renderer:
         self.passes: list[Pass] = []
         self.shared: Shared | None = None
         self.targets: Targets | None = None
-        self.frames = 0
+        self.frames = 0            # draws started (numbers the FrameState each pass sees)
         try:
             self.shared = Shared()
             if samples is None:
@@ -86,6 +86,7 @@ class Renderer:
     def rebuild(self) -> None:
         """Re-read the scene (nodes, colormaps) after it changed; slabs whose ``values`` is None
         show zeros."""
+        self.shared.generation += 1
         self.shared.extent = Extent(self.scene)
         self.shared.sync_colormaps(self.scene)
         for p in self.passes:
@@ -106,6 +107,7 @@ class Renderer:
             raise RenderError("this Renderer was released: create a new one")
         sc = self.scene
         cam = camera if camera is not None else sc.camera
+        self.frames += 1
         frame = FrameState(cam, self.size, cam.view_projection(self.size[0] / self.size[1]), lod, self.frames)
         self.shared.sync_colormaps(sc)
         self.shared.upload_frame(frame, sc.background)
@@ -127,7 +129,6 @@ class Renderer:
         self.targets.end()
         for p in self.passes:
             p.after_frame()
-        self.frames += 1
 
     @property
     def size(self) -> tuple[int, int]:
@@ -198,51 +199,51 @@ class Renderer:
 
     # ------------------------------------------------------------------ live layer values
     @property
-    def slabs(self) -> SlabData:
+    def slab_data(self) -> SlabData:
         """The slabs' GPU side: values, parameters, level of detail (engine/render/slabdata.py)."""
         return self.shared.resource(SlabData)
 
     @property
     def values(self):
         """The slabs' neuron buffers (engine.render.values.LayerValues)."""
-        return self.slabs.values
+        return self.slab_data.values
 
     @property
     def last_lod(self) -> dict[int, str]:
         """Per layer id: "cull" / "slab" / "points" as the level of detail decided for the last
         draw (before occlusion culling; ``last_occluded`` counts the slabs skipped as hidden)."""
-        return {lid: MODE_NAMES[m] for lid, m in zip(self.slabs.arrays.ids, self.slabs.last_modes.tolist())}
+        return {lid: MODE_NAMES[m] for lid, m in zip(self.slab_data.arrays.ids, self.slab_data.last_modes.tolist())}
 
     @property
     def last_occluded(self) -> int:
-        return self.slabs.last_occluded
+        return self.slab_data.last_occluded
 
     @property
     def occlusion_culling(self) -> bool:
         """Skip slabs hidden behind one nearer opaque slab (exact: the image does not change)."""
-        return self.slabs.occlusion_culling
+        return self.slab_data.occlusion_culling
 
     @occlusion_culling.setter
     def occlusion_culling(self, on: bool) -> None:
-        self.slabs.occlusion_culling = bool(on)
+        self.slab_data.occlusion_culling = bool(on)
 
     @property
     def far_budget(self) -> float | None:
         """Seconds a draw may spend rebuilding far pyramids after new activations (None: all)."""
-        return self.slabs.far_budget
+        return self.slab_data.far_budget
 
     @far_budget.setter
     def far_budget(self, seconds: float | None) -> None:
-        self.slabs.far_budget = seconds
+        self.slab_data.far_budget = seconds
 
     def has_layer(self, layer_id: int) -> bool:
-        return layer_id in self.slabs.index
+        return layer_id in self.slab_data.index
 
     def update_values(self, layer_id: int, values, scale: float | None = None) -> None:
         """Copy a layer's activations into its buffer: ``values`` holds the ``count`` neurons
         flat in tensor order (float32 or float16), or the (rows, cols) mosaic image. ``scale``
         replaces ``slab.scale``. The slab keeps the written array in ``slab.values``."""
-        d = self.slabs
+        d = self.slab_data
         i = d.slab_index(layer_id)
         d.slabs[i].values = d.values.write(i, values)
         if scale is not None and float(scale) != d.scale_of(i):
@@ -253,7 +254,7 @@ class Renderer:
         the memory with GL where the driver can (True) instead of copying it (False). The array
         must not change until the next attach of this layer and one more drawn frame: the
         renderer keeps a reference until then."""
-        d = self.slabs
+        d = self.slab_data
         i = d.slab_index(layer_id)
         shared = d.values.attach(i, values)
         d.slabs[i].values = d.values.data[i]
@@ -263,17 +264,17 @@ class Renderer:
 
     def read_texture(self, layer_id: int) -> np.ndarray:
         """A layer's neurons as GL holds them, flat float32 in tensor order (tests, debugging)."""
-        return self.slabs.values.read(self.slabs.slab_index(layer_id))
+        return self.slab_data.values.read(self.slab_data.slab_index(layer_id))
 
     def set_signed(self, layer_id: int, signed: bool, log: bool | None = None) -> None:
         """Switch a layer between the diverging (signed) and sequential colormap; ``log`` draws
         sign(v) * log1p(|v|) instead of v (None: unchanged)."""
-        d = self.slabs
+        d = self.slab_data
         i = d.slab_index(layer_id)
         d.set_flags(i, signed, d.is_log(i) if log is None else log)
 
     def set_scale(self, layer_id: int, scale: float) -> None:
-        d = self.slabs
+        d = self.slab_data
         d.set_scale(d.slab_index(layer_id), scale)
 
     # ------------------------------------------------------------------ lifetime

@@ -69,6 +69,7 @@ class Shared:
         self.samples = 0            # MSAA samples of the target being drawn (set by the Renderer)
         self.smooth_lines = True    # GL_LINE_SMOOTH for line passes (the edge pass decides by segment count)
         self.extent = Extent(_Empty)
+        self.generation = 0         # bumped by every Renderer.rebuild: resources build once per generation
         self._block = np.zeros(BLOCK_FLOATS, np.float32)
         self._cmap_names: tuple[str, str] | None = None
         self._resources: dict[type, object] = {}

@@ -48,14 +48,14 @@ class SlabData:
         self.as_points: list[int] = []
         self._prepared = -1
         self.lod_px = 4.0
-        self._built: list | None = None
+        self._built = -1
 
     # ------------------------------------------------------------------ build
     def build(self, slabs: list) -> None:
-        """GL objects for ``slabs`` (once per list: every slab pass calls it)."""
-        if self._built is slabs and self.values is not None:
+        """GL objects for ``slabs`` (once per Renderer.rebuild, whichever slab pass asks first)."""
+        if self._built == self.shared.generation:
             return
-        self._built = slabs
+        self._built = self.shared.generation
         self.slabs = slabs
         for s in slabs:
             mt = self.shared.max_texture

@@ -376,3 +376,18 @@ def test_occlusion_culling_is_exact(ctx):
         r.draw()
         assert r.last_occluded == 0 and np.array_equal(r.read_pixels(), culled)
     assert not is_bg(px(culled, project(sc.camera, big.origin + 2 * big.u + 2 * big.v)))
+
+
+def test_rebuild_follows_nodes_changed_in_place(ctx):
+    sc = two_slab_scene()
+    cam = sc.camera
+    with Renderer(sc, (W, H), samples=0) as r:
+        right = project(cam, sc.slabs[1].center)
+        sc.slabs.pop()                                   # the same list, one slab fewer
+        r.rebuild()
+        r.draw(cam)
+        assert is_bg(px(r.read_pixels(), right)) and not r.has_layer(1)
+        sc.slabs.append(slab(1, 1.0, 1.0))               # back, now high
+        r.rebuild()
+        r.draw(cam)
+        assert np.abs(px(r.read_pixels(), right) - cmap8("viridis", 1.0)).max() < 14
