@@ -18,6 +18,8 @@ from engine.render.frame import FrameState
 from engine.render.shared import UNIT_FAR, delete, ptr
 from engine.render.values import LayerValues
 from engine.scene.cull import CULL, POINTS, SLAB, SlabArrays
+from engine.scene.nodes import Slab
+from engine.scene.registry import node_type
 
 FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR = 1, 2, 4
 
@@ -71,7 +73,7 @@ class SlabData:
         GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_RGBA32F, self.params_buf)
         GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, 0)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
-        self.arrays = SlabArrays(slabs)
+        self.arrays = node_type(Slab).lod(slabs)
         self.counts = [int(s.rows * s.cols) for s in slabs]   # padding is clipped in the shader
         if self.values is not None:
             self.values.release()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.scene.camera import Camera
+from engine.scene.registry import node_type
 
 CULL, SLAB, POINTS = 0, 1, 2
 MODE_NAMES = ("cull", "slab", "points")
@@ -32,6 +33,21 @@ def box_corners_h(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     sel = np.array([[i & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)], bool)
     pts = np.where(sel[None], hi[:, None, :], lo[:, None, :])
     return np.concatenate([pts, np.ones(pts.shape[:2] + (1,))], axis=2)
+
+
+def bounds_h(nodes: list) -> np.ndarray:
+    """(G, 8, 4) homogeneous corners of the world boxes of ``nodes`` (one type, with a bounds rule)."""
+    if not nodes:
+        return np.zeros((0, 8, 4))
+    rule = node_type(type(nodes[0])).bounds
+    boxes = [rule(n) for n in nodes]
+    return box_corners_h(np.array([b[0] for b in boxes], np.float64).reshape(-1, 3),
+                         np.array([b[1] for b in boxes], np.float64).reshape(-1, 3))
+
+
+def outside_view(nodes: list, vp: np.ndarray) -> np.ndarray:
+    """bool per node: its world box lies wholly outside the view (safe to skip drawing)."""
+    return outside_frustum(bounds_h(nodes), vp)
 
 
 class SlabArrays:

@@ -1,5 +1,6 @@
-"""Node types and their rules: what builds them from a recorded graph, how a ray picks them, and
-whether they give the scene its extent. A new kind of thing in the scene (token labels, an
+"""Node types and their rules: what builds them from a recorded graph, how a ray picks them, their
+world bounds (culling, and the scene's extent for the types that frame it) and their level of
+detail. A new kind of thing in the scene (token labels, an
 embedding point cloud ...) is one module in engine/scene/nodes/ that defines its dataclass and
 calls register_node, plus one import line in engine/scene/nodes/__init__.py; its pass in
 engine/render/passes/ draws it."""
@@ -16,24 +17,32 @@ class NodeType:
     group:  the Scene attribute / key its nodes are kept under ("slabs", "edges", ...)
     build:  BuildContext -> list of nodes, run by engine.scene.build.build_scene in registration order
     pick:   (nodes, ray origin, unit direction) -> the nearest hit (with a ``distance``) or None
-    extent: node -> (lo, hi) world box; types with one frame the camera and fade the fog
+    bounds: node -> (lo, hi) world box: frustum culling (engine.scene.cull.outside_view)
+    frames: the type's bounds make the scene's extent (camera framing, fog): the layers do
+    lod:    nodes -> an object whose ``modes(camera, size, lod_px, vp)`` says per node "cull" / far /
+            near (engine.scene.cull: CULL, SLAB, POINTS), decided for all nodes at once each frame
     """
 
     cls: type
     group: str
     build: Callable[[Any], list] | None = None
     pick: Callable[[list, Any, Any], Any] | None = None
-    extent: Callable[[Any], tuple] | None = None
+    bounds: Callable[[Any], tuple] | None = None
+    frames: bool = False
+    lod: Callable[[list], Any] | None = None
 
 
 _TYPES: dict[type, NodeType] = {}
 
 
-def register_node(cls: type, group: str, *, build=None, pick=None, extent=None) -> type:
+def register_node(cls: type, group: str, *, build=None, pick=None, bounds=None, frames: bool = False,
+                  lod=None) -> type:
     """Register ``cls`` under ``group`` with its rules (see NodeType); returns ``cls``."""
     if any(t.group == group and t.cls is not cls for t in _TYPES.values()):
         raise ValueError(f"node group {group!r} is taken")
-    _TYPES[cls] = NodeType(cls, group, build, pick, extent)
+    if frames and bounds is None:
+        raise ValueError(f"{cls.__name__}: a type that frames the scene needs a bounds rule")
+    _TYPES[cls] = NodeType(cls, group, build, pick, bounds, frames, lod)
     return cls
 
 

@@ -64,8 +64,8 @@ class Scene:
 
     @property
     def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        """World box of the nodes whose type has an extent rule (the layers)."""
-        boxes = [t.extent(n) for t in node_types() if t.extent for n in self.groups.get(t.group, [])]
+        """World box of the nodes whose type frames the scene (the layers)."""
+        boxes = [t.bounds(n) for t in node_types() if t.frames for n in self.groups.get(t.group, [])]
         lo = np.min([b[0] for b in boxes], axis=0)
         hi = np.max([b[1] for b in boxes], axis=0)
         return lo, hi

@@ -11,8 +11,14 @@ import typing
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
+from engine.errors import NeuroscapeError
+
 _NUM = (float, int)
 _NAMES = {str: "str", bool: "bool", int: "int", float: "float or int"}
+
+
+class OptionError(NeuroscapeError, ValueError):
+    """An option given from Python (not a file) that its dataclass does not accept."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,18 @@ def problem(rule: Rule, v: Any) -> str | None:
 
 
 def fill(cls, table: dict):
-    """An instance of dataclass ``cls`` from a checked table: lists become tuples where the field
-    is a tuple, ints become floats where the field (or its elements) is a float."""
+    """An instance of dataclass ``cls`` from a table (checked by the same rules as a file: a table
+    built in Python gets the same errors), lists as tuples where the field is a tuple, ints as
+    floats where the field (or its elements) is a float."""
     rules = rules_of(cls)
     kw = {}
     for k, v in table.items():
-        r = rules[k]
+        r = rules.get(k)
+        if r is None:
+            raise OptionError(f"unknown option {k!r} for {cls.__name__}: use one of {', '.join(rules)}")
+        why = problem(r, v)
+        if why:
+            raise OptionError(f"{cls.__name__}.{k} must be {why}")
         if isinstance(v, list):
             v = [float(x) if r.elem.scalars == _NUM and not isinstance(x, bool) else x for x in v]
             v = tuple(v) if r.as_tuple else v

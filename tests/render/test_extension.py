@@ -1,6 +1,7 @@
 """A new kind of drawable is a node type (GL-free, with its rules) plus a pass registered for it:
 nothing else in the engine changes. Shown here with a throwaway "Marker" (a square at a world
-point): built from the graph by build_scene, picked by a ray, drawn by the Renderer."""
+point): built from the graph by build_scene, picked by a ray, culled by its bounds, drawn by the
+Renderer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from engine.render.renderer import Renderer
 from engine.render.shared import ImageRect
 from engine.scene import Camera, Scene
 from engine.scene.build import build_scene
+from engine.scene.cull import outside_view
 from engine.scene.pick import pick
 from engine.scene.registry import register_node, unregister_node
 
@@ -71,7 +73,8 @@ class MarkerPass(Pass):
 
 @pytest.fixture()
 def marker_type():
-    register_node(Marker, "markers", build=build_markers, pick=pick_markers)
+    register_node(Marker, "markers", build=build_markers, pick=pick_markers,
+                  bounds=lambda m: (m.position - 0.05, m.position + 0.05))
     register_pass(MarkerPass)
     try:
         yield
@@ -92,6 +95,9 @@ def test_a_new_node_type_is_built_picked_and_drawn(marker_type):
     cam = Camera(position=markers[0].position + np.array([0.0, 0.0, 3.0]))
     hit = pick(scene, cam.position, np.array([0.0, 0.0, -1.0]))
     assert isinstance(hit, MarkerHit) and hit.marker is markers[0]        # nearer than its slab
+    ahead = cam.view_projection(W / H)
+    behind = Camera(position=cam.position, yaw=90.0).view_projection(W / H)   # looking away along +z
+    assert not outside_view(markers, ahead).any() and outside_view(markers, behind).all()
     with OffscreenContext(), Renderer(scene, (W, H), samples=0) as r:
         r.draw(cam)
         img = r.read_pixels().astype(int)

@@ -96,3 +96,13 @@ def test_every_option_field_is_a_file_key_and_fills_it(tmp_path):
     spec = load_scene_file(write(tmp_path, "\n".join(body) + "\n"))
     assert look_of(spec) == Look() and layout_of(spec) == LayoutOptions()
     assert isinstance(look_of(spec).background, tuple) and isinstance(layout_of(spec).hide, tuple)
+
+
+def test_tables_built_in_python_get_the_same_checks():
+    from engine.scenefile import SceneSpec, look_of
+    from engine.scenefile.schema import OptionError
+    assert look_of(SceneSpec(model="mlp", look={"lod_px": 2})).lod_px == 2.0
+    with pytest.raises(OptionError, match="Look.lod_px must be > 0, got -1"):
+        look_of(SceneSpec(model="mlp", look={"lod_px": -1}))
+    with pytest.raises(OptionError, match="unknown option 'colourmap' for Look"):
+        look_of(SceneSpec(model="mlp", look={"colourmap": "viridis"}))

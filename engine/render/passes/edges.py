@@ -9,7 +9,7 @@ from engine.colormaps import palette
 from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shaders import Program
 from engine.render.shared import UNIT_CMAP, delete, line_vertex_array, sampler_units
-from engine.scene.cull import box_corners_h, outside_frustum
+from engine.scene.cull import bounds_h, outside_frustum
 from engine.scene.nodes import EdgeSet
 
 KINDS = {"weights": 0, "flow": 1, "skip": 2}            # edges.frag u_kind
@@ -37,7 +37,7 @@ class EdgePass(Pass):
 
     def build(self, scene) -> None:
         self._free()
-        boxes = []      # world bounding box per drawn edge set, for frustum culling
+        drawn = []
         for e in scene.edges:
             pos = np.asarray(e.positions, np.float32).reshape(-1, 3)
             n = len(pos) - len(pos) % 2
@@ -49,10 +49,9 @@ class EdgePass(Pass):
             verts[:, :3] = pos[:n]
             verts[:, 3] = w[:n]
             vao, vbo = line_vertex_array(verts)
-            boxes.append((pos[:n].min(axis=0), pos[:n].max(axis=0)))
+            drawn.append(e)
             self.sets.append((vao, vbo, n, e.kind if e.kind in KINDS else "flow"))
-        self.boxes = box_corners_h(np.array([b[0] for b in boxes]).reshape(-1, 3),
-                                   np.array([b[1] for b in boxes]).reshape(-1, 3))
+        self.boxes = bounds_h(drawn)      # world box per drawn set, for frustum culling
         segments = sum(s[2] for s in self.sets) // 2
         # GL_LINE_SMOOTH costs ~2 us a segment on llvmpipe (70k segments: +130 ms a frame), so
         # software rasterisers smooth lines (these and the slab frames) only for modest edge counts

@@ -91,4 +91,9 @@ def build_edges(ctx) -> list[EdgeSet]:
     return edges + wts
 
 
-register_node(EdgeSet, "edges", build=build_edges)
+def edge_bounds(e: EdgeSet) -> tuple[np.ndarray, np.ndarray]:
+    pos = np.asarray(e.positions, np.float64).reshape(-1, 3)
+    return (pos.min(axis=0), pos.max(axis=0)) if len(pos) else (np.zeros(3), np.zeros(3))
+
+
+register_node(EdgeSet, "edges", build=build_edges, bounds=edge_bounds)

@@ -87,4 +87,4 @@ class DecisionField:
         self.points_version += 1
 
 
-register_node(DecisionField, "fields")
+register_node(DecisionField, "fields", bounds=lambda f: (f.box_min, f.box_min + f.box_size))

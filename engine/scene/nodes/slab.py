@@ -1,5 +1,6 @@
 """Slab: a layer's neurons as a 2D mosaic of texels placed in 3D -- built one per shown layer,
-picked by casting a ray onto its rectangle, and what gives the scene its extent."""
+picked by casting a ray onto its rectangle, drawn far as a textured quad or near as a point per
+neuron (level of detail: engine.scene.cull.SlabArrays), and what gives the scene its extent."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ import numpy as np
 from engine.layout.mosaic import Mosaic
 from engine.layout.placement import Placement
 from engine.model.graph import Layer
+from engine.scene.cull import SlabArrays
 from engine.scene.registry import register_node
 
 
@@ -168,4 +170,4 @@ def pick_slabs(slabs: list[Slab], origin: np.ndarray, direction: np.ndarray) -> 
     return best
 
 
-register_node(Slab, "slabs", build=build_slabs, pick=pick_slabs, extent=lambda s: s.bbox)
+register_node(Slab, "slabs", build=build_slabs, pick=pick_slabs, bounds=lambda s: s.bbox, frames=True, lod=SlabArrays)
