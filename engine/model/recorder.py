@@ -27,18 +27,20 @@ from torch import Tensor, _C, nn
 from torch.nn.modules import module as _module_mod
 from torch.overrides import TorchFunctionMode
 
+from engine.model.attention import SDPA, mha_probs, sdpa_probs_of_call
 from engine.model.errors import ModelError, first_line
 from engine.model.graph import Edge, Layer, LayerGraph
 from engine.model.inputs import ExampleInputs, shape_text
 from engine.model.kinds import ATOMIC_MODULES, module_attrs, module_kind
-from engine.model.ops import IGNORE, PASS, WRITE, op_kind, policy
+from engine.model.ops import IGNORE, PASS, WRITE, func_name, op_kind, policy
 from engine.model.tensors import flat_tensors, infer_family, item0, item0_numpy, to_device, to_example_inputs
 from engine.model.topk import RecordedLayer, make_top
 
 __all__ = ["record", "ExampleInputs", "to_example_inputs", "infer_family", "ATOMIC_MODULES"]
 
-# What a recorded node is.
-_FUNC, _LEAF, _INPUT = 0, 1, 2
+# What a recorded node is. _ATTN: attention probabilities computed from an SDPA call's or an
+# nn.MultiheadAttention call's arguments (engine/model/attention.py), which the model never materialises.
+_FUNC, _LEAF, _INPUT, _ATTN = 0, 1, 2, 3
 
 
 class _Recorder(TorchFunctionMode):
@@ -61,6 +63,7 @@ class _Recorder(TorchFunctionMode):
         self.fcalls = 0                  # torch function calls seen outside leaf modules
         self.mcalls: dict[int, int] = {}  # id(leaf module) -> completed calls
         self.policy: dict[Any, int] = {}
+        self.sdpa: dict[Any, bool] = {}  # func -> is F.scaled_dot_product_attention
 
     # ---------------------------------------------------------------- ops
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -113,6 +116,11 @@ class _Recorder(TorchFunctionMode):
         if pol == PASS or not (first.is_floating_point() or first.is_complex()):
             idx = srcs[0]
         else:
+            is_sdpa = self.sdpa.get(func)
+            if is_sdpa is None:
+                is_sdpa = self.sdpa[func] = func_name(func) == SDPA
+            if is_sdpa:
+                srcs = self._sdpa_probs(args, kwargs or {}, srcs, call)
             idx = len(self.nodes)
             self.nodes.append([_FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
                                self.grab(first) if self.grab else None, params, call])
@@ -124,6 +132,24 @@ class _Recorder(TorchFunctionMode):
                 if isinstance(t, Tensor):
                     track(t, idx)
         return out
+
+    def _attention_node(self, probs: Tensor, qk: list, srcs: list[int], obj, call) -> list[int]:
+        """Append an _ATTN node fed by the producers of ``qk`` (query, key and masks); returns the
+        sources of the attention op's own output: the probabilities, then its other inputs."""
+        prod = self.prod
+        qk_srcs = [p for t in qk if isinstance(t, Tensor) for p in [prod.get(id(t))] if p is not None]
+        qk_srcs = list(dict.fromkeys(qk_srcs))
+        if not qk_srcs:
+            return srcs
+        idx = len(self.nodes)
+        self.nodes.append([_ATTN, obj, self.stack[-1], qk_srcs, probs.shape, probs.dtype,
+                           self.grab(probs) if self.grab else None, None, call])
+        return [idx] + [s for s in srcs if s not in qk_srcs]
+
+    def _sdpa_probs(self, args, kwargs, srcs: list[int], call: int) -> list[int]:
+        qk = [args[0] if args else kwargs.get("query"), args[1] if len(args) > 1 else kwargs.get("key"),
+              args[3] if len(args) > 3 else kwargs.get("attn_mask")]
+        return self._attention_node(sdpa_probs_of_call(args, kwargs), qk, srcs, SDPA, call)
 
     def _write(self, args) -> None:
         """dst.copy_(src) / dst[i] = src: a destination without a producer (a buffer being filled,
@@ -191,6 +217,11 @@ class _Recorder(TorchFunctionMode):
                 return
             idx = srcs[0]
         else:
+            if isinstance(mod, nn.MultiheadAttention):
+                a = (*args, *kwargs.values())
+                qk = [a[0] if a else None, a[1] if len(a) > 1 else None, kwargs.get("key_padding_mask"),
+                      kwargs.get("attn_mask")]
+                srcs = self._attention_node(mha_probs(mod, args, kwargs), qk, srcs, mod, call)
             idx = len(self.nodes)
             first = outs[0]
             self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,
@@ -292,7 +323,7 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
             outputs.add(p)
     alive = [True] * n
     for i in range(n - 1, -1, -1):
-        if nodes[i][0] == _FUNC and i not in outputs:
+        if nodes[i][0] in (_FUNC, _ATTN) and i not in outputs:
             alive[i] = any(alive[c] for c in consumers[i])
     new_id: dict[int, int] = {}
     for i in range(n):
@@ -366,6 +397,17 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
                 if id(mod) not in top_cache:
                     top_cache[id(mod)] = make_top(mod, int(top_k))
                 top = top_cache[id(mod)]
+        elif typ == _ATTN:
+            if obj == SDPA:
+                sn = scope_name(scope)
+                site = ("attn", call)
+            else:
+                sn = names.get(id(obj)) or type(obj).__name__
+                site = ("mha", names[id(obj)], call) if id(obj) in names else None
+            lname = unique(f"{sn}.attention_probs" if sn else "attention_probs")
+            kind, op, nparams = "attention", "attention_probs", 0
+            if len(shape) == 4:
+                attrs["heads"] = int(shape[1])
         else:
             func = obj
             hit = op_cache.get(func)
@@ -403,7 +445,7 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
             if any(main[s] for s in ss):
                 main[lid] = True
     edges: list[Edge] = []
-    att = [l.kind == "attention" and l.op == "softmax" for l in layers]
+    att = [l.kind == "attention" and l.op in ("softmax", "attention_probs") for l in layers]
     for lid, ss in enumerate(srcs_of):
         residual = len(ss) >= 2 and layers[lid].kind in ("add", "concat")
         deepest = max(depth[s] for s in ss) if ss else 0

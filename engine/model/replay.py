@@ -26,9 +26,11 @@ import torch
 from torch import Tensor, _C, nn
 from torch.overrides import TorchFunctionMode
 
+from engine.model.attention import SDPA, mha_probs, sdpa_probs_of_call
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.kinds import ATOMIC_MODULES
+from engine.model.ops import func_name
 from engine.model.tensors import flat_tensors, item0, to_device
 
 __all__ = ["Replayer", "ReplayMismatch"]
@@ -89,6 +91,9 @@ class _Mode(TorchFunctionMode):
             return out
         call = r.fcalls
         r.fcalls = call + 1
+        alid = r.attn_sites.get(call)
+        if alid is not None and r._is_sdpa(func):   # probabilities the call never made, from its arguments
+            r._capture(alid, sdpa_probs_of_call(args, kwargs or {}))
         lid = r.func_sites.get(call)
         return out if lid is None else r._take(lid, out)
 
@@ -114,6 +119,8 @@ class Replayer:
         mods = dict(model.named_modules())
         self.leaf_sites: dict[int, dict[int, int]] = {}     # id(module) -> {k-th call: layer id}
         self.func_sites: dict[int, int] = {}                # call index -> layer id
+        self.attn_sites: dict[int, int] = {}                # SDPA call index -> its probabilities' layer id
+        self.mha_sites: dict[int, dict[int, int]] = {}      # id(MultiheadAttention) -> {k-th call: layer id}
         self.input_sites: dict[int, int] = {}
         self.shapes: dict[int, tuple] = {}
         self.unplayable: list[str] = []
@@ -129,8 +136,14 @@ class Replayer:
                 self.leaf_sites.setdefault(id(mods[site[1]]), {})[int(site[2])] = lid
             elif site[0] == "func":
                 self.func_sites[int(site[1])] = lid
+            elif site[0] == "attn":
+                self.attn_sites[int(site[1])] = lid
+            elif site[0] == "mha" and site[1] in mods:
+                self.mha_sites.setdefault(id(mods[site[1]]), {})[int(site[2])] = lid
             elif site[0] == "input":
                 self.input_sites[int(site[1])] = lid
+            else:
+                self.unplayable.append(l.name)
         self.clone: set[int] = set()          # layer ids cloned at capture (overwritten in place later)
         self.rebind: set[int] = set()         # layer ids handed to the model as _Rebinding aliases
         self.flipped: list[nn.Module] = []    # inplace modules switched to out of place
@@ -147,8 +160,17 @@ class Replayer:
         self._mode = _Mode(self)
         self._watch: dict[int, int] | None = None    # calibration: data_ptr -> layer id
         self._to_flip: set[nn.Module] = set()
+        self._sdpa: dict = {}
 
     # ------------------------------------------------------------------ hooks
+    def _is_sdpa(self, func) -> bool:
+        """Whether ``func`` is F.scaled_dot_product_attention (else the calls no longer line up
+        with the recording: the probabilities stay missing and the run reports a mismatch)."""
+        hit = self._sdpa.get(func)
+        if hit is None:
+            hit = self._sdpa[func] = func_name(func) == SDPA
+        return hit
+
     def _capture(self, lid: int, t: Tensor) -> Tensor:
         """As little as possible while the forward pass runs: every torch call between two
         layers costs ~20-50 us there (the layers' data has pushed torch's own out of the
@@ -179,6 +201,7 @@ class Replayer:
         through nn.Module's slow path (~4% of a resnet50 forward)."""
         r, mode, key = self, self._mode, id(mod)
         sites = self.leaf_sites.get(key)
+        attn = self.mha_sites.get(key)
         is_top = _C._get_function_stack_at
         get_ident = threading.get_ident
 
@@ -201,10 +224,13 @@ class Replayer:
                 if r._watch is not None:
                     r._watch_pre(mod, args)
                 out = orig(*args, **kwargs)
-                if sites is not None:
+                if sites is not None or attn is not None:
                     k = r._calls.get(key, 0)
                     r._calls[key] = k + 1
-                    lid = sites.get(k)
+                    alid = attn.get(k) if attn is not None else None
+                    if alid is not None:
+                        r._capture(alid, mha_probs(mod, args, kwargs))
+                    lid = sites.get(k) if sites is not None else None
                     if lid is not None:
                         return r._take(lid, out)
                 return out
@@ -253,7 +279,7 @@ class Replayer:
             if lid is not None:
                 self._capture(lid, t)
         training = [m for m in self.model.modules() if m.training]
-        use_mode = bool(self.func_sites)
+        use_mode = bool(self.func_sites or self.attn_sites)
         undo = []
         try:
             for m in training:

@@ -234,7 +234,7 @@ def test_convnext_tiny():
 
 # ------------------------------------------------------------------------ Hugging Face
 def _check_hf_attention(g: LayerGraph, n_layers: int, heads: int, seq: int, scope: str):
-    soft = [l for l in g.layers if l.op == "softmax"]
+    soft = [l for l in g.layers if l.op == "attention_probs"]      # computed from each SDPA call
     assert len(soft) == n_layers
     for i, l in enumerate(soft):
         assert l.kind == "attention"
@@ -282,7 +282,7 @@ def test_minilm_capture_values_match_module_outputs(minilm):
         got = layers[name].values
         assert got is not None and got.dtype == np.float32 and got.shape == shape[1:]
         np.testing.assert_allclose(got, value.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
-    soft = g.layer("encoder.layer.0.attention.self.softmax")
+    soft = g.layer("encoder.layer.0.attention.self.attention_probs")
     np.testing.assert_allclose(soft.values.sum(-1), 1.0, rtol=1e-5)  # attention rows sum to one
 
 
@@ -291,7 +291,7 @@ def test_minilm_capture_values_match_module_outputs(minilm):
 def test_bert_full_default_config():
     model, inputs, name, _ = load_model("bert")
     assert model.config.num_hidden_layers == 12 and model.config.hidden_size == 768
-    assert model.config._attn_implementation == "eager"
+    assert model.config._attn_implementation == "sdpa"        # the default: maps come from the SDPA calls
     g = record(model, inputs, name=name)
     check_structure(g)
     check_against_reference(model, inputs, g)
@@ -361,7 +361,10 @@ def test_zoo_models(spec):
     assert g.family == family
     if spec == "transformer":
         att = [l for l in g.layers if l.kind == "attention"]
-        assert len(att) == 2 and all(l.op == "MultiheadAttention" for l in att)
+        mha = [l for l in att if l.op == "MultiheadAttention"]
+        maps = [l for l in att if l.op == "attention_probs"]       # need_weights=False: computed per call
+        assert len(att) == 4 and len(mha) == len(maps) == 2
+        assert all(g.predecessors(m.id)[0] == p.id and p.shape == (1, 4, 16, 16) for m, p in zip(mha, maps))
         assert sum(e.kind == "skip" for e in g.edges) == 4
         assert g.layers[0].dtype == "int64" and family == "language"
 

