@@ -117,13 +117,14 @@ class LiveProbe:
         ids = set(l.id for l in graph.layers) if layer_ids is None else set(layer_ids)
         self.by_name = {l.name: l for l in graph.layers if l.id in ids}
         self.by_id = {l.id: l for l in self.by_name.values()}
-        self.replayer = Replayer(model, graph, set(self.by_id))
+        # frames rotate through ``ring`` sets of CUDA pinned host buffers (and ring + 1 of attention
+        # maps computed in the pass), so a frame handed to the renderer is not overwritten by the
+        # next ring - 1 frames
+        self.ring = max(1, ring)
+        self.replayer = Replayer(model, graph, set(self.by_id), map_depth=self.ring + 1)
         self.cpu = self.device.type == "cpu"
         if self.cpu:
             keep_freed_memory()
-        # CUDA: frames rotate through ``ring`` pinned host buffer sets, so a frame handed to the
-        # renderer is not overwritten by the next ring - 1 frames
-        self.ring = max(1, ring)
         self._host_sets: list[dict[int, torch.Tensor]] = [{} for _ in range(self.ring)]
         self.frames = 0
         self.replays = self.recordings = 0
@@ -158,7 +159,7 @@ class LiveProbe:
             # replay this recording from now on
             mine = {l.id: self.by_name[l.name].id for l in g.layers if l.name in self.by_name}
             self.replayer.restore()
-            self.replayer = Replayer(self.model, g, set(mine), rename=mine)
+            self.replayer = Replayer(self.model, g, set(mine), rename=mine, map_depth=self.ring + 1)
         return out
 
     def _derivations(self) -> dict[int, tuple[int, torch.nn.Module]]:

@@ -11,6 +11,7 @@ q or k still come out as NaN.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -27,46 +28,80 @@ def _bound(names: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
     return out
 
 
-def _softmax(scores: Tensor, masked: Tensor | None) -> Tensor:
-    """Softmax over keys in float32; rows whose keys are all masked give 0."""
-    probs = torch.softmax(scores, dim=-1)
-    if masked is not None:
-        probs = probs.masked_fill(masked.all(dim=-1, keepdim=True), 0.0)
-    return probs
+class MapBuffers:
+    """Memory for the maps of live frames, reused: fresh tensors this size (a GPT-2 map at 1024
+    tokens is 50 MB) come from the kernel page by page on every frame, which costs more than the
+    maps' arithmetic. Each site's maps rotate through ``depth`` buffers, one per frame, so a frame
+    stays valid while the next ``depth - 1`` are computed (the renderer shows it meanwhile); the
+    scores are computed in one scratch buffer per shape."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = max(1, int(depth))
+        self.frame = 0
+        self._maps: dict[object, list[Tensor | None]] = {}
+        self._scratch: dict[tuple, Tensor] = {}
+
+    def next_frame(self) -> None:
+        self.frame += 1
+
+    def _get(self, table: dict, key, i: int, shape, device) -> Tensor:
+        ring = table.setdefault(key, [None] * self.depth)
+        b = ring[i]
+        if b is None or b.shape != shape or b.device != device:
+            b = ring[i] = torch.empty(shape, dtype=torch.float32, device=device)
+        return b
+
+    def out(self, key, shape, device) -> Tensor:
+        """This frame's buffer for site ``key``."""
+        return self._get(self._maps, key, self.frame % self.depth, shape, device)
+
+    def scratch(self, shape, device) -> Tensor:
+        return self._get(self._scratch, (tuple(shape), str(device)), 0, shape, device)
+
+
+_SOFTMAX_OUT = getattr(getattr(torch.ops.aten, "_softmax", None), "out", None)
 
 
 def sdpa_probs(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_causal: bool = False,
-               scale: float | None = None, enable_gqa: bool = False) -> Tensor:
+               scale: float | None = None, enable_gqa: bool = False, *,
+               buffers: MapBuffers | None = None, site=None) -> Tensor:
     """The probabilities F.scaled_dot_product_attention(query, key, value, ...) weights value with:
     (..., Hq, L, S) float32. Keys with fewer heads than queries (grouped-query attention) are shared
-    by consecutive query heads, as enable_gqa does."""
+    by consecutive query heads, as enable_gqa does. One matmul, masks applied in place from their
+    own (small, broadcast) shape, one softmax; with ``buffers`` both write into reused memory and the
+    map returned is the buffer of ``site`` for this frame."""
     q, k = query.float(), key.float()
     if q.dim() >= 3 and k.dim() >= 3 and k.shape[-3] != q.shape[-3]:
         k = k.repeat_interleave(q.shape[-3] // k.shape[-3], dim=-3)
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    scores = torch.matmul(q, k.transpose(-2, -1)) * s
+    shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
+    pooled = buffers is not None and _SOFTMAX_OUT is not None
+    scores = torch.matmul(q * s, k.transpose(-2, -1),       # the scale on the smaller operand
+                          **({"out": buffers.scratch(shape, q.device)} if pooled else {}))
     L, S = scores.shape[-2], scores.shape[-1]
-    masked = None
-    if is_causal:
-        masked = torch.ones(L, S, dtype=torch.bool, device=scores.device).tril().logical_not()
-    if attn_mask is not None:
-        if attn_mask.dtype == torch.bool:
-            masked = ~attn_mask if masked is None else masked | ~attn_mask
-        else:
-            scores = scores + attn_mask.float()
-    if masked is not None:
-        masked = masked.expand(scores.shape) if masked.shape != scores.shape else masked
-        scores = scores.masked_fill(masked, float("-inf"))
+    allowed = torch.ones(L, S, dtype=torch.bool, device=scores.device).tril() if is_causal else None
+    dead = None                                              # query rows with every key masked
+    if attn_mask is not None and attn_mask.dtype == torch.bool:
+        allowed = attn_mask if allowed is None else allowed & attn_mask
     elif attn_mask is not None:
-        masked = torch.isneginf(scores)
-    return _softmax(scores, masked)
+        scores.add_(attn_mask.float())
+        dead = torch.isneginf(attn_mask).all(dim=-1, keepdim=True)
+    if allowed is not None:
+        scores.masked_fill_(~allowed, float("-inf"))
+        no_key = ~allowed.any(dim=-1, keepdim=True)
+        dead = no_key if dead is None else dead | no_key
+    probs = _SOFTMAX_OUT(scores, -1, False, out=buffers.out(site, shape, q.device)) if pooled \
+        else torch.softmax(scores, dim=-1)
+    if dead is not None and bool(dead.any()):
+        probs.masked_fill_(dead, 0.0)
+    return probs
 
 
-def sdpa_probs_of_call(args: tuple, kwargs: dict) -> Tensor:
+def sdpa_probs_of_call(args: tuple, kwargs: dict, buffers: MapBuffers | None = None, site=None) -> Tensor:
     """sdpa_probs for the arguments of one F.scaled_dot_product_attention call."""
     a = _bound(_SDPA_ARGS, args, kwargs)
     return sdpa_probs(a["query"], a["key"], a.get("attn_mask"), bool(a.get("is_causal", False)), a.get("scale"),
-                      bool(a.get("enable_gqa", False)))
+                      bool(a.get("enable_gqa", False)), buffers=buffers, site=site)
 
 
 def _in_projection(mod: nn.MultiheadAttention, query: Tensor, key: Tensor) -> tuple[Tensor, Tensor]:
@@ -80,7 +115,8 @@ def _in_projection(mod: nn.MultiheadAttention, query: Tensor, key: Tensor) -> tu
     return nn.functional.linear(query, wq, bq), nn.functional.linear(key, wk, bk)
 
 
-def mha_probs(mod: nn.MultiheadAttention, args: tuple, kwargs: dict) -> Tensor:
+def mha_probs(mod: nn.MultiheadAttention, args: tuple, kwargs: dict, buffers: MapBuffers | None = None,
+              site=None) -> Tensor:
     """Per-head probabilities of one nn.MultiheadAttention call: (N, H, L, S) float32 ((H, L, S)
     unbatched), whatever need_weights the model asked for. Uncommon set-ups (bias_k, add_zero_attn)
     ask the module itself for its weights."""
@@ -109,5 +145,5 @@ def mha_probs(mod: nn.MultiheadAttention, args: tuple, kwargs: dict) -> Tensor:
         m = torch.zeros(m.shape, device=q.device).masked_fill(m, float("-inf")) if m.dtype == torch.bool \
             else m.float()                              # MultiheadAttention's bool masks: True = not allowed
         bias = m if bias is None else bias + m
-    probs = sdpa_probs(q, k, bias)
+    probs = sdpa_probs(q, k, bias, buffers=buffers, site=site)
     return probs if batched else probs[0]

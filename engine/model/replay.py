@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, _C, nn
 from torch.overrides import TorchFunctionMode
 
-from engine.model.attention import SDPA, mha_probs, sdpa_probs_of_call
+from engine.model.attention import SDPA, MapBuffers, mha_probs, sdpa_probs_of_call
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.kinds import ATOMIC_MODULES
@@ -93,7 +93,7 @@ class _Mode(TorchFunctionMode):
         r.fcalls = call + 1
         alid = r.attn_sites.get(call)
         if alid is not None and r._is_sdpa(func):   # probabilities the call never made, from its arguments
-            r._capture(alid, sdpa_probs_of_call(args, kwargs or {}))
+            r._capture(alid, sdpa_probs_of_call(args, kwargs or {}, r.maps, alid))
         lid = r.func_sites.get(call)
         return out if lid is None else r._take(lid, out)
 
@@ -112,10 +112,13 @@ class Replayer:
     """Runs a model and returns ``{layer id: output (batch item 0)}`` for the chosen layers."""
 
     def __init__(self, model: nn.Module, graph: LayerGraph, layer_ids: set[int],
-                 rename: dict[int, int] | None = None) -> None:
+                 rename: dict[int, int] | None = None, map_depth: int = 2) -> None:
         """``layer_ids``: layers of ``graph`` to capture; ``rename`` maps their ids to the ids
-        reported (a recording made again numbers layers afresh)."""
+        reported (a recording made again numbers layers afresh). Attention maps computed in the
+        pass (engine/model/attention.py) rotate through ``map_depth`` buffers: a run's maps are
+        overwritten ``map_depth`` runs later."""
         self.model = model
+        self.maps = MapBuffers(map_depth)
         mods = dict(model.named_modules())
         self.leaf_sites: dict[int, dict[int, int]] = {}     # id(module) -> {k-th call: layer id}
         self.func_sites: dict[int, int] = {}                # call index -> layer id
@@ -229,7 +232,7 @@ class Replayer:
                     r._calls[key] = k + 1
                     alid = attn.get(k) if attn is not None else None
                     if alid is not None:
-                        r._capture(alid, mha_probs(mod, args, kwargs))
+                        r._capture(alid, mha_probs(mod, args, kwargs, r.maps, alid))
                     lid = sites.get(k) if sites is not None else None
                     if lid is not None:
                         return r._take(lid, out)
@@ -274,6 +277,7 @@ class Replayer:
             args, kwargs = to_device(args, device), to_device(kwargs, device)
         self.fcalls = self.leaf = 0
         self._calls, self._raw = {}, []
+        self.maps.next_frame()
         for i, t in enumerate(flat_tensors(kwargs, flat_tensors(args, []))):
             lid = self.input_sites.get(i)
             if lid is not None:

@@ -182,3 +182,20 @@ def test_live_probe_follows_another_padding():
             np.testing.assert_allclose(frame.layers[l.id].values.reshape(r[0].shape), r[0].numpy(), atol=2e-6)
     assert probe.recordings >= 1
     probe.close()
+
+
+def test_live_maps_reuse_memory_but_stay_valid_while_shown():
+    """Replayed maps rotate through map_depth buffers: a frame's map keeps its values while the
+    next map_depth - 1 frames are computed, and its memory comes back after that (no fresh
+    50 MB allocations per frame)."""
+    sdpa, eager = _hf_pair("gpt2")
+    g = record(sdpa, _tokens(1), name="gpt2")
+    lid = probs_layers(g)[0].id
+    r = Replayer(sdpa, g, {lid}, map_depth=2)
+    frames = [r.run(_tokens(seed))[lid] for seed in (5, 6)]
+    with torch.no_grad():
+        ref = [eager(**_tokens(seed).kwargs, output_attentions=True).attentions[0][0] for seed in (5, 6)]
+    for got, want in zip(frames, ref):                 # both still hold their own frame
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-6)
+    third = r.run(_tokens(7))[lid]
+    assert third.data_ptr() == frames[0].data_ptr() and third.data_ptr() != frames[1].data_ptr()
