@@ -10,6 +10,7 @@ layout(std140) uniform Frame {
     vec4 u_background;    // rgb: clear colour, fog colour
     vec4 u_viewport;      // x, y: framebuffer size in pixels; z: focal length in pixels; w: neuron gap factor
     vec4 u_nonfinite;     // rgb: colour of NaN / Inf values (engine/colormaps/palette.py)
+    vec4 u_masked;        // rgb: colour of -inf where the slab's values are masked scores (flag 8)
 };
 
 uniform sampler2D u_colormaps;   // 256 x 2 RGBA: row 0 sequential, row 1 diverging
@@ -27,7 +28,8 @@ vec3 diverging(float t) {   // t in [-1, 1], 0 -> centre of the map
     return texture(u_colormaps, vec2(clamp(0.5 * t + 0.5, 0.0, 1.0) * (255.0 / 256.0) + 0.5 / 256.0, 0.75)).rgb;
 }
 
-// Slab flags (engine/render/slabdata.py): 1 diverging colormap, 2 log scale, 4 no far pyramid.
+// Slab flags (engine/render/slabdata.py): 1 diverging colormap, 2 log scale, 4 no far pyramid,
+// 8 -inf is a masked entry.
 bool has_flag(float flags, int bit) {
     return (int(flags + 0.5) & bit) != 0;
 }
@@ -35,6 +37,7 @@ bool has_flag(float flags, int bit) {
 // Colour of a neuron value: scale maps values into [-1, 1] (signed) or [0, 1]; with the log
 // flag the value is drawn as sign(v) * log1p(|v|) (the scale is then 1 / log1p(max |v|)).
 vec3 value_color(float value, float scale, float flags) {
+    if (has_flag(flags, 8) && floatBitsToUint(value) == 0xff800000u) return u_masked.rgb;   // -inf: masked
     if (non_finite(value)) return u_nonfinite.rgb;
     if (has_flag(flags, 2)) value = sign(value) * log(1.0 + abs(value));
     float t = value * scale;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 NONFINITE = (1.0, 0.0, 1.0)             # NaN / Inf neurons: magenta in any colormap
+MASKED = (0.16, 0.17, 0.22)             # -inf where it means "masked" (scores before a softmax): dim, not an error
 FLOW_EDGE = (0.45, 0.80, 0.95)          # data flow between layers
 SKIP_EDGE = (1.00, 0.60, 0.22)          # residual / long-range arcs
 SLAB_FRAME = (0.70, 0.76, 0.88)         # outline of every slab

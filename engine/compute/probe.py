@@ -39,7 +39,7 @@ class LayerFrame:
     values: np.ndarray | None  # flat, tensor order (batch item 0): float32, or float16 on CUDA
     scale: float              # colormap scale for the texels
     signed: bool
-    nonfinite: int            # NaN/Inf neurons in this layer
+    nonfinite: int            # NaN/Inf neurons in this layer (a softmax's -inf mask entries are not)
     prescale: float = 1.0     # texel = value * prescale
     log: bool = False         # drawn as sign(v) * log1p(|v|)
 
@@ -117,6 +117,7 @@ class LiveProbe:
         ids = set(l.id for l in graph.layers) if layer_ids is None else set(layer_ids)
         self.by_name = {l.name: l for l in graph.layers if l.id in ids}
         self.by_id = {l.id: l for l in self.by_name.values()}
+        self.masks = {l.id for l in self.by_id.values() if l.attrs.get("neg_inf_is_mask")}
         # frames rotate through ``ring`` sets of CUDA pinned host buffers (and ring + 1 of attention
         # maps computed in the pass), so a frame handed to the renderer is not overwritten by the
         # next ring - 1 frames
@@ -220,7 +221,10 @@ class LiveProbe:
         for k in np.flatnonzero(bad):                       # rare path: count and mask them
             t = todo[k][1]
             finite = torch.isfinite(t)
-            nonfinite[k] = int((~finite).sum())
+            errors = ~finite
+            if todo[k][0] in self.masks:                    # -inf there masks a key: not an error
+                errors &= ~torch.isneginf(t)
+            nonfinite[k] = int(errors.sum())
             if finite.any():
                 lo[k], hi[k] = float(t[finite].min()), float(t[finite].max())
             else:

@@ -27,6 +27,7 @@ class Layer:
     params: int = 0                # parameters owned by this layer (0 for functional ops)
     dtype: str = "float32"
     attrs: dict = field(default_factory=dict)  # kernel_size, stride, padding, heads, weight_shape, ...
+    # (attrs["neg_inf_is_mask"]: the layer feeds a softmax, so -inf entries are masked keys, not errors)
     # Strongest incoming weights per output unit (dense layers: [out, k] indices into the input
     # features and their weights; conv: [out_ch, k] input channels by kernel norm). None if n/a.
     top_in: np.ndarray | None = None

@@ -431,6 +431,12 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
         layers.append(layer)
         srcs_of.append([new_id[s] for s in srcs])
 
+    # ---- scores before a softmax: -inf there is a mask (a key not attended), not an error
+    for lid, l in enumerate(layers):
+        if l.op in ("softmax", "log_softmax", "softmin"):
+            for s in srcs_of[lid]:
+                layers[s].attrs["neg_inf_is_mask"] = True
+
     # ---- edges: dedup, depth, kinds
     depth = [0] * len(layers)
     for lid, ss in enumerate(srcs_of):

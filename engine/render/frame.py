@@ -11,7 +11,7 @@ from engine.scene.camera import Camera
 
 FOG_MAX = 0.6                # how far toward the background the farthest geometry fades
 NEURON_GAP = 0.80            # sprite diameter / neuron spacing
-BLOCK_FLOATS = 44            # the Frame block's size in floats (std140)
+BLOCK_FLOATS = 48            # the Frame block's size in floats (std140)
 
 
 @dataclass
@@ -59,4 +59,5 @@ def frame_block(out: np.ndarray, frame: FrameState, extent: Extent, background) 
     f[38] = cam.focal_px(h)
     f[39] = NEURON_GAP
     f[40:43] = palette.NONFINITE
+    f[44:47] = palette.MASKED
     return f

@@ -4,7 +4,8 @@ slab a parameter record (placement, colour scale, flags) in one buffer texture, 
 
 Parameter record (4 RGBA32F texels a slab, read by slab.vert / neurons.vert): origin, scale |
 U = u * cols, flags | V = v * rows, count | cols, rows, tile_h, tile_w. Flags: FLAG_SIGNED
-(diverging colormap), FLAG_LOG (sign(v) log1p|v|), FLAG_NO_FAR (1x1 mosaic, no pyramid).
+(diverging colormap), FLAG_LOG (sign(v) log1p|v|), FLAG_NO_FAR (1x1 mosaic, no pyramid),
+FLAG_MASKS (-inf is a masked entry, drawn dim instead of as an error).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from engine.scene.cull import CULL, POINTS, SLAB, SlabArrays
 from engine.scene.nodes import Slab
 from engine.scene.registry import node_type
 
-FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR = 1, 2, 4
+FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR, FLAG_MASKS = 1, 2, 4, 8
 
 
 class SlabData:
@@ -86,7 +87,8 @@ class SlabData:
             p[i, 0:3] = s.origin
             p[i, 3] = s.scale
             p[i, 4:7] = np.asarray(s.u, np.float64) * s.cols
-            p[i, 7] = (FLAG_SIGNED if s.signed else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0)
+            p[i, 7] = (FLAG_SIGNED if s.signed else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0) \
+                | (FLAG_MASKS if s.masks else 0)
             p[i, 8:11] = np.asarray(s.v, np.float64) * s.rows
             p[i, 11] = s.count
             th, tw = (s.tile if s.tile else (s.rows, s.cols))
@@ -157,7 +159,8 @@ class SlabData:
 
     def set_flags(self, i: int, signed: bool, log: bool) -> None:
         s = self.slabs[i]
-        flags = (FLAG_SIGNED if signed else 0) | (FLAG_LOG if log else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0)
+        flags = (FLAG_SIGNED if signed else 0) | (FLAG_LOG if log else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0) \
+            | (FLAG_MASKS if s.masks else 0)
         if int(self.params[i, 7]) == flags:
             return
         s.signed = bool(signed)

@@ -157,6 +157,56 @@ def test_nan_activations_are_counted_and_drawn_magenta(ctx):
     assert ((img0[..., 0] > 180) & (img0[..., 2] > 180) & (img0[..., 1] < 90)).mean() < 0.01
 
 
+class MaskedScores(torch.nn.Module):
+    """Hand-written causal attention: scores masked with -inf (by design) before a softmax; an
+    input with a NaN gives real NaN scores too."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = torch.nn.Linear(8, 8)
+        self.k = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        s = self.q(x) @ self.k(x).transpose(-2, -1)
+        T = x.shape[1]
+        return torch.softmax(s.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf")), dim=-1)
+
+
+def test_masked_scores_are_masks_not_errors(ctx):
+    """-inf entries of scores that feed a softmax are masked keys: not counted as NaN/Inf, drawn
+    dim (palette.MASKED), not magenta; a real NaN in the same layer still is both."""
+    from engine.colormaps import palette
+    from engine.scene.camera import Camera
+    torch.manual_seed(0)
+    model = MaskedScores().eval()
+    x = torch.randn(1, 16, 8)
+    g = record(model, x)
+    scores = g.layer("masked_fill")
+    assert scores.attrs.get("neg_inf_is_mask") and not g.layer("matmul").attrs.get("neg_inf_is_mask")
+    scene = scene_from_graph(g)
+    slab = scene.slab(scores.id)
+    assert slab.masks
+    s = LiveSession(model, g, scene, _One(ExampleInputs((x,), {})))
+    frame = s.compute(0)
+    assert frame.layers[scores.id].nonfinite == 0 and frame.nonfinite == 0   # 120 masked entries, no error
+    masked_rgb, magenta_rgb = np.array(palette.MASKED) * 255, np.array(palette.NONFINITE) * 255
+
+    def pixel(frame, col, row):
+        c = slab.origin + (col + 0.5) * slab.u + (row + 0.5) * slab.v
+        cam = Camera(position=c + np.array([0, 0, 0.4])).look_at(c)
+        with Renderer(scene, (101, 101), samples=0) as r:
+            s.apply(frame, 0, renderer=r)
+            r.draw(cam)
+            return r.read_pixels()[50, 50].astype(int)
+    above = pixel(frame, 12, 3)                       # key 12 > query 3: masked
+    assert np.abs(above - masked_rgb).max() < 40 and np.abs(above - magenta_rgb).max() > 100, above
+    y = x.clone()
+    y[0, 3, 0] = float("nan")                         # query 3 and key 3 become NaN: real errors
+    bad = LiveSession(model, g, scene, _One(ExampleInputs((y,), {}))).compute(0)
+    assert bad.layers[scores.id].nonfinite > 0
+    assert np.abs(pixel(bad, 2, 3) - magenta_rgb).max() < 60       # a NaN score (key 2, query 3): magenta
+
+
 class Flaky(torch.nn.Module):
     def __init__(self):
         super().__init__()

@@ -40,6 +40,7 @@ class Slab:
     scale: float = 1.0            # maps values into [-1, 1] for the colormap (see make_slab)
     label: str = ""
     rank: int = 0                 # position along the data flow (longest path from the inputs)
+    masks: bool = False           # -inf values are masked entries (scores before a softmax), not errors
 
     @property
     def normal(self) -> np.ndarray:
@@ -110,7 +111,8 @@ def make_slab(layer: Layer, p: Placement) -> Slab:
     shape = "x".join(str(s) for s in layer.shape[1:]) or "1"
     return Slab(layer.id, layer.name, layer.kind, m.rows, m.cols, m.count, (m.th, m.tw),
                 p.origin.astype(np.float64), p.u, p.v, values, signed, scale,
-                label=f"{layer.name}  {layer.kind} {shape}", rank=p.rank)
+                label=f"{layer.name}  {layer.kind} {shape}", rank=p.rank,
+                masks=bool(layer.attrs.get("neg_inf_is_mask")))
 
 
 def build_slabs(ctx) -> list[Slab]:
