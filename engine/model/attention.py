@@ -97,6 +97,28 @@ def sdpa_probs(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_c
     return probs
 
 
+def sdpa_shape(args: tuple, kwargs: dict) -> torch.Size:
+    """The shape sdpa_probs_of_call gives, without computing anything (a recording that keeps no values)."""
+    a = _bound(_SDPA_ARGS, args, kwargs)
+    q, k = a["query"], a["key"]
+    kb = k.shape[:-2]
+    if q.dim() >= 3 and k.dim() >= 3 and k.shape[-3] != q.shape[-3]:
+        kb = kb[:-1] + (q.shape[-3],)
+    return torch.Size(torch.broadcast_shapes(q.shape[:-2], kb) + (q.shape[-2], k.shape[-2]))
+
+
+def mha_shape(mod: nn.MultiheadAttention, args: tuple, kwargs: dict) -> torch.Size:
+    """The shape mha_probs gives, without computing anything."""
+    a = _bound(_MHA_ARGS, args, kwargs)
+    query, key = a["query"], a["key"]
+    S = key.shape[-2] if query.dim() == 2 or mod.batch_first else key.shape[0]
+    S += int(mod.bias_k is not None) + int(bool(mod.add_zero_attn))
+    if query.dim() == 2:
+        return torch.Size((mod.num_heads, query.shape[0], S))
+    N, L = (query.shape[0], query.shape[1]) if mod.batch_first else (query.shape[1], query.shape[0])
+    return torch.Size((N, mod.num_heads, L, S))
+
+
 def sdpa_probs_of_call(args: tuple, kwargs: dict, buffers: MapBuffers | None = None, site=None) -> Tensor:
     """sdpa_probs for the arguments of one F.scaled_dot_product_attention call."""
     a = _bound(_SDPA_ARGS, args, kwargs)

@@ -27,7 +27,7 @@ from torch import Tensor, _C, nn
 from torch.nn.modules import module as _module_mod
 from torch.overrides import TorchFunctionMode
 
-from engine.model.attention import SDPA, mha_probs, sdpa_probs_of_call
+from engine.model.attention import SDPA, mha_probs, mha_shape, sdpa_probs_of_call, sdpa_shape
 from engine.model.errors import ModelError, first_line
 from engine.model.graph import Edge, Layer, LayerGraph
 from engine.model.inputs import ExampleInputs, shape_text
@@ -133,23 +133,30 @@ class _Recorder(TorchFunctionMode):
                     track(t, idx)
         return out
 
-    def _attention_node(self, probs: Tensor, qk: list, srcs: list[int], obj, call) -> list[int]:
+    def _attention_node(self, probs, qk: list, srcs: list[int], obj, call) -> list[int]:
         """Append an _ATTN node fed by the producers of ``qk`` (query, key and masks); returns the
-        sources of the attention op's own output: the probabilities, then its other inputs."""
+        sources of the attention op's own output: the probabilities, then its other inputs.
+        ``probs`` is a callable giving the map, or its shape when no values are kept."""
         prod = self.prod
         qk_srcs = [p for t in qk if isinstance(t, Tensor) for p in [prod.get(id(t))] if p is not None]
         qk_srcs = list(dict.fromkeys(qk_srcs))
         if not qk_srcs:
             return srcs
         idx = len(self.nodes)
-        self.nodes.append([_ATTN, obj, self.stack[-1], qk_srcs, probs.shape, probs.dtype,
-                           self.grab(probs) if self.grab else None, None, call])
+        values = shape = None
+        if self.grab:
+            p = probs(False)
+            values, shape = self.grab(p), p.shape
+        else:
+            shape = probs(True)
+        self.nodes.append([_ATTN, obj, self.stack[-1], qk_srcs, shape, torch.float32, values, None, call])
         return [idx] + [s for s in srcs if s not in qk_srcs]
 
     def _sdpa_probs(self, args, kwargs, srcs: list[int], call: int) -> list[int]:
         qk = [args[0] if args else kwargs.get("query"), args[1] if len(args) > 1 else kwargs.get("key"),
               args[3] if len(args) > 3 else kwargs.get("attn_mask")]
-        return self._attention_node(sdpa_probs_of_call(args, kwargs), qk, srcs, SDPA, call)
+        return self._attention_node(lambda shape_only: sdpa_shape(args, kwargs) if shape_only
+                                    else sdpa_probs_of_call(args, kwargs), qk, srcs, SDPA, call)
 
     def _write(self, args) -> None:
         """dst.copy_(src) / dst[i] = src: a destination without a producer (a buffer being filled,
@@ -221,7 +228,8 @@ class _Recorder(TorchFunctionMode):
                 a = (*args, *kwargs.values())
                 qk = [a[0] if a else None, a[1] if len(a) > 1 else None, kwargs.get("key_padding_mask"),
                       kwargs.get("attn_mask")]
-                srcs = self._attention_node(mha_probs(mod, args, kwargs), qk, srcs, mod, call)
+                srcs = self._attention_node(lambda shape_only: mha_shape(mod, args, kwargs) if shape_only
+                                            else mha_probs(mod, args, kwargs), qk, srcs, mod, call)
             idx = len(self.nodes)
             first = outs[0]
             self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,

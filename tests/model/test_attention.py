@@ -199,3 +199,20 @@ def test_live_maps_reuse_memory_but_stay_valid_while_shown():
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-6)
     third = r.run(_tokens(7))[lid]
     assert third.data_ptr() == frames[0].data_ptr() and third.data_ptr() != frames[1].data_ptr()
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_maps_of_a_recording_without_values_have_the_same_shapes(capture):
+    """Without values the recording only works out each map's shape (no arithmetic)."""
+    models = [(_hf_pair("llama")[0], _tokens(1)), (_vit(), ExampleInputs((torch.randn(1, 3, 32, 32),), {})),
+              (HandWritten().eval(), ExampleInputs((torch.randn(1, 6, 32),), {}))]
+    for model, ex in models:
+        full = record(model, ex, capture=True)
+        g = record(model, ex, capture=capture)
+        assert [(l.name, l.shape) for l in probs_layers(g)] == [(l.name, l.shape) for l in probs_layers(full)]
+        assert all((l.values is not None) == capture for l in probs_layers(g))
+    seq_first = nn.MultiheadAttention(16, 4).eval()          # (L, N, E) and unbatched (L, E)
+    for x in (torch.randn(5, 2, 16), torch.randn(5, 16)):
+        g = record(seq_first, ((x, x, x), {}))
+        ref = seq_first(x, x, x, need_weights=True, average_attn_weights=False)[1]
+        assert probs_layers(g)[0].shape == tuple(ref.shape)
