@@ -11,10 +11,11 @@ q or k still come out as NaN.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
+
+from engine.model.ops import func_name
 
 SDPA = "scaled_dot_product_attention"
 _SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
@@ -26,6 +27,29 @@ def _bound(names: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
     out = dict(zip(names, args))
     out.update(kwargs)
     return out
+
+
+_IS_SDPA: dict = {}
+
+
+def is_sdpa(func) -> bool:
+    """Whether a torch function seen by a TorchFunctionMode is F.scaled_dot_product_attention."""
+    hit = _IS_SDPA.get(func)
+    if hit is None:
+        hit = _IS_SDPA[func] = func_name(func) == SDPA
+    return hit
+
+
+def sdpa_inputs(args: tuple, kwargs: dict) -> list:
+    """What an SDPA call's probabilities are computed from: query, key and the mask (or None)."""
+    a = _bound(_SDPA_ARGS, args, kwargs)
+    return [a.get("query"), a.get("key"), a.get("attn_mask")]
+
+
+def mha_inputs(args: tuple, kwargs: dict) -> list:
+    """The same for an nn.MultiheadAttention call: query, key and its two masks."""
+    a = _bound(_MHA_ARGS, args, kwargs)
+    return [a.get("query"), a.get("key"), a.get("key_padding_mask"), a.get("attn_mask")]
 
 
 class MapBuffers:

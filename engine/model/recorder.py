@@ -27,12 +27,13 @@ from torch import Tensor, _C, nn
 from torch.nn.modules import module as _module_mod
 from torch.overrides import TorchFunctionMode
 
-from engine.model.attention import SDPA, mha_probs, mha_shape, sdpa_probs_of_call, sdpa_shape
+from engine.model.attention import (SDPA, is_sdpa, mha_inputs, mha_probs, mha_shape, sdpa_inputs, sdpa_probs_of_call,
+                                    sdpa_shape)
 from engine.model.errors import ModelError, first_line
 from engine.model.graph import Edge, Layer, LayerGraph
 from engine.model.inputs import ExampleInputs, shape_text
 from engine.model.kinds import ATOMIC_MODULES, module_attrs, module_kind
-from engine.model.ops import IGNORE, PASS, WRITE, func_name, op_kind, policy
+from engine.model.ops import IGNORE, PASS, WRITE, op_kind, policy
 from engine.model.tensors import flat_tensors, infer_family, item0, item0_numpy, to_device, to_example_inputs
 from engine.model.topk import RecordedLayer, make_top
 
@@ -63,7 +64,6 @@ class _Recorder(TorchFunctionMode):
         self.fcalls = 0                  # torch function calls seen outside leaf modules
         self.mcalls: dict[int, int] = {}  # id(leaf module) -> completed calls
         self.policy: dict[Any, int] = {}
-        self.sdpa: dict[Any, bool] = {}  # func -> is F.scaled_dot_product_attention
 
     # ---------------------------------------------------------------- ops
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -116,10 +116,7 @@ class _Recorder(TorchFunctionMode):
         if pol == PASS or not (first.is_floating_point() or first.is_complex()):
             idx = srcs[0]
         else:
-            is_sdpa = self.sdpa.get(func)
-            if is_sdpa is None:
-                is_sdpa = self.sdpa[func] = func_name(func) == SDPA
-            if is_sdpa:
+            if is_sdpa(func):
                 srcs = self._sdpa_probs(args, kwargs or {}, srcs, call)
             idx = len(self.nodes)
             self.nodes.append([_FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
@@ -153,10 +150,8 @@ class _Recorder(TorchFunctionMode):
         return [idx] + [s for s in srcs if s not in qk_srcs]
 
     def _sdpa_probs(self, args, kwargs, srcs: list[int], call: int) -> list[int]:
-        qk = [args[0] if args else kwargs.get("query"), args[1] if len(args) > 1 else kwargs.get("key"),
-              args[3] if len(args) > 3 else kwargs.get("attn_mask")]
         return self._attention_node(lambda shape_only: sdpa_shape(args, kwargs) if shape_only
-                                    else sdpa_probs_of_call(args, kwargs), qk, srcs, SDPA, call)
+                                    else sdpa_probs_of_call(args, kwargs), sdpa_inputs(args, kwargs), srcs, SDPA, call)
 
     def _write(self, args) -> None:
         """dst.copy_(src) / dst[i] = src: a destination without a producer (a buffer being filled,
@@ -225,11 +220,9 @@ class _Recorder(TorchFunctionMode):
             idx = srcs[0]
         else:
             if isinstance(mod, nn.MultiheadAttention):
-                a = (*args, *kwargs.values())
-                qk = [a[0] if a else None, a[1] if len(a) > 1 else None, kwargs.get("key_padding_mask"),
-                      kwargs.get("attn_mask")]
                 srcs = self._attention_node(lambda shape_only: mha_shape(mod, args, kwargs) if shape_only
-                                            else mha_probs(mod, args, kwargs), qk, srcs, mod, call)
+                                            else mha_probs(mod, args, kwargs), mha_inputs(args, kwargs), srcs, mod,
+                                            call)
             idx = len(self.nodes)
             first = outs[0]
             self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,

@@ -26,11 +26,10 @@ import torch
 from torch import Tensor, _C, nn
 from torch.overrides import TorchFunctionMode
 
-from engine.model.attention import SDPA, MapBuffers, mha_probs, sdpa_probs_of_call
+from engine.model.attention import MapBuffers, is_sdpa, mha_probs, sdpa_probs_of_call
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.kinds import ATOMIC_MODULES
-from engine.model.ops import func_name
 from engine.model.tensors import flat_tensors, item0, to_device
 
 __all__ = ["Replayer", "ReplayMismatch"]
@@ -92,7 +91,8 @@ class _Mode(TorchFunctionMode):
         call = r.fcalls
         r.fcalls = call + 1
         alid = r.attn_sites.get(call)
-        if alid is not None and r._is_sdpa(func):   # probabilities the call never made, from its arguments
+        if alid is not None and is_sdpa(func):      # probabilities the call never made, from its arguments
+            # (another function here: the calls no longer line up; the map stays missing -> mismatch)
             r._capture(alid, sdpa_probs_of_call(args, kwargs or {}, r.maps, alid))
         lid = r.func_sites.get(call)
         return out if lid is None else r._take(lid, out)
@@ -163,17 +163,8 @@ class Replayer:
         self._mode = _Mode(self)
         self._watch: dict[int, int] | None = None    # calibration: data_ptr -> layer id
         self._to_flip: set[nn.Module] = set()
-        self._sdpa: dict = {}
 
     # ------------------------------------------------------------------ hooks
-    def _is_sdpa(self, func) -> bool:
-        """Whether ``func`` is F.scaled_dot_product_attention (else the calls no longer line up
-        with the recording: the probabilities stay missing and the run reports a mismatch)."""
-        hit = self._sdpa.get(func)
-        if hit is None:
-            hit = self._sdpa[func] = func_name(func) == SDPA
-        return hit
-
     def _capture(self, lid: int, t: Tensor) -> Tensor:
         """As little as possible while the forward pass runs: every torch call between two
         layers costs ~20-50 us there (the layers' data has pushed torch's own out of the

@@ -27,8 +27,8 @@ class Extent:
     """The scene's world box, for fog: it starts a little past the nearest point of the box and is
     strongest at its farthest corner, with offsets that scale with the box (a shallow scene stays clear)."""
 
-    def __init__(self, scene) -> None:
-        if scene.slabs:
+    def __init__(self, scene=None) -> None:
+        if scene is not None and scene.slabs:
             lo, hi = scene.bbox
         else:
             lo = hi = np.zeros(3)

@@ -14,6 +14,7 @@ from engine.render.passes import Pass, Stage, pass_types
 from engine.render.passes.highlight import HighlightPass
 from engine.render.passes.hud import HudPass
 from engine.render.passes.panel import PanelPass
+from engine.render.png import save_png  # noqa: F401 - also importable from here (README, tests)
 from engine.render.shared import Shared
 from engine.render.slabdata import SlabData
 from engine.render.targets import Targets
@@ -316,7 +317,3 @@ def render_image(scene: Scene, size: tuple[int, int] = (1280, 720), camera: Came
             r.release()
 
 
-def save_png(img: np.ndarray, path):
-    """Write an (H, W, 3|4) uint8 image as PNG (engine.render.png.save_png)."""
-    from engine.render.png import save_png as _save
-    return _save(img, path)

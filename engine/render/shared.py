@@ -68,7 +68,7 @@ class Shared:
         self.software = any(k in self.gl_renderer.lower() for k in ("llvmpipe", "softpipe", "swrast", "swr"))
         self.samples = 0            # MSAA samples of the target being drawn (set by the Renderer)
         self.smooth_lines = True    # GL_LINE_SMOOTH for line passes (the edge pass decides by segment count)
-        self.extent = Extent(_Empty)
+        self.extent = Extent()
         self.generation = 0         # bumped by every Renderer.rebuild: resources build once per generation
         self._block = np.zeros(BLOCK_FLOATS, np.float32)
         self._cmap_names: tuple[str, str] | None = None
@@ -122,9 +122,6 @@ class Shared:
         delete(vaos=[self.empty_vao], buffers=[self.frame_ubo], textures=[self.cmap_tex])
         self.empty_vao = self.frame_ubo = self.cmap_tex = 0
 
-
-class _Empty:
-    slabs: list = []
 
 
 class ImageRect:
