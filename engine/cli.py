@@ -40,6 +40,13 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--norm", choices=("layer", "global"), default="layer",
                    help="colour scale per layer (default) or shared by all layers")
     g.add_argument("--log", action="store_true", help="colour by sign(v)*log(1+|v|)")
+    g.add_argument("--generate", type=int, default=0, metavar="N",
+                   help="causal language models: write N tokens step by step with the KV cache, each step "
+                        "filling its row of every token plane and attention map (prompt: --input 'text:...' "
+                        "or the model's example); render shows the last step")
+    g.add_argument("--temperature", type=float, default=0.0,
+                   help="--generate: 0 picks the likeliest token (default); above 0 samples, seeded by the "
+                        "scene's [input] seed, so a recording is reproducible")
 
 
 def _add_record_args(p: argparse.ArgumentParser, output_help: str) -> None:
@@ -97,7 +104,8 @@ def _live(args):
     from engine.pipeline import LiveOptions
     return LiveOptions(input=getattr(args, "input", None), live=getattr(args, "live", False),
                        norm=getattr(args, "norm", "layer"), log=getattr(args, "log", False),
-                       pulse=getattr(args, "pulse", False))
+                       pulse=getattr(args, "pulse", False), generate=getattr(args, "generate", 0),
+                       temperature=getattr(args, "temperature", 0.0))
 
 
 def _spec(args):
@@ -122,7 +130,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from engine.pipeline import build
+    from engine.pipeline import load
     from engine.record.output import check_output
     from engine.render.png import save_png
     from engine.render.renderer import render_image
@@ -132,10 +140,16 @@ def cmd_render(args) -> int:
     spec = _spec(args)
     size = args.size or parse_size(spec.render.get("size", "1920x1080"))
     t0 = time.perf_counter()
-    graph, scene = build(spec, _live(args))
+    live = _live(args)
+    loaded = load(spec, live)
+    graph, scene, session = loaded.graph, loaded.scene, loaded.session
+    hud = highlight = None
+    if live.generate:                  # the last step: the whole text, its last token's rows outlined
+        frame = session.first_frame(live.generate)
+        hud, highlight = session.hud(), session.outline(frame)
     t1 = time.perf_counter()
     samples = args.samples if args.samples is not None else spec.render.get("samples")
-    img = render_image(scene, size=size, samples=samples)
+    img = render_image(scene, size=size, samples=samples, hud=hud, highlight=highlight)
     t2 = time.perf_counter()
     save_png(img, out)
     _progress(f"{graph.model_name}: {len(scene.slabs)} layers, {scene.neuron_count:,} neurons, "

@@ -22,10 +22,12 @@ class LiveOptions:
     norm: str = "layer"
     log: bool = False
     pulse: bool = False
+    generate: int = 0               # tokens a causal LM writes step by step (0: no generation)
+    temperature: float = 0.0        # 0: greedy; else sampled with the scene's seed
 
     @property
     def active(self) -> bool:
-        return bool(self.input) or self.live or self.pulse
+        return bool(self.input) or self.live or self.pulse or bool(self.generate)
 
 
 @dataclass
@@ -65,6 +67,8 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     live = live or LiveOptions()
     if live.input is None:
         live.input = input_spec_of(spec)
+    if live.generate:
+        return _load_generating(spec, live)
     model, example, name, graph = _load_and_record(spec, capture=not live.active)
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
@@ -80,6 +84,40 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
             from engine.model.errors import ModelError
             raise ModelError(f"model {name!r} failed on input {live.input!r}: {frame.error}")
     return loaded
+
+
+def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
+    """--generate: the text is written first (a bare KV-cache loop), the scene laid out for all of it,
+    and the session steps through it from the prompt (engine/compute/generate.py)."""
+    import math
+
+    import torch
+
+    from engine.compute.errors import InputError
+    from engine.compute.generate import GenerationSession, prompt_for
+    from engine.model.generation import TokenChooser, generate_tokens
+    from engine.model.inputs import ExampleInputs
+    from engine.model.recorder import record
+    from engine.model.registry import load_model
+
+    t = live.temperature
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 100:
+        raise InputError(f"--temperature {t!r} must be 0 (greedy) or a positive number up to 100, e.g. 0.8")
+    model, example, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
+                                               input_dtype=spec.input_dtype)
+    prompt = prompt_for(model, example, spec.model, name, live.input, live.generate)
+    chooser = TokenChooser(t, spec.seed)
+    tokens = generate_tokens(model, prompt.ids, live.generate, chooser)
+    ids = torch.tensor([prompt.ids + tokens], dtype=torch.int64)
+    graph = record(model, ExampleInputs((), {"input_ids": ids}, "language"), capture=False, name=name)
+    scene = scene_from_graph(graph, spec)
+    session = GenerationSession(model, graph, scene, prompt.ids, tokens, prompt.decode, chooser=chooser,
+                                norm=live.norm, log=live.log)
+    frame = session.first_frame()
+    if frame.error:
+        from engine.model.errors import ModelError
+        raise ModelError(f"model {name!r} failed generating: {frame.error}")
+    return Loaded(spec, graph, scene, model, example, session)
 
 
 def _load_and_record(spec: SceneSpec, *, capture: bool):

@@ -170,6 +170,8 @@ class Viewer:
             if ss.last is not None and ss.last.seconds:
                 live += f"   forward {ss.last.seconds.get('forward', 0) * 1e3:.0f} ms"
             lines.append(live)
+            if hasattr(ss, "hud"):              # a session with text of its own (--generate)
+                lines.extend(ss.hud())
         if self.nonfinite:
             lines.append(f"WARNING: {self.nonfinite:,} NaN/Inf activations (magenta)")
         lines.extend(self.inspect_lines)

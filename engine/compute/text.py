@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BYTE_OFFSET = 3
-BYTE_PAD = 0
+from engine.model.example import BYTE_OFFSET, BYTE_PAD
 
 
 @dataclass

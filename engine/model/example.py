@@ -9,9 +9,13 @@ from engine.model.errors import InputSpecError
 from engine.model.inputs import ExampleInputs
 from engine.model.tensors import infer_family
 
-__all__ = ["SEQ_LEN", "generator", "vocab_size", "make_inputs", "guess_inputs", "override_inputs"]
+__all__ = ["SEQ_LEN", "BYTE_OFFSET", "BYTE_PAD", "generator", "vocab_size", "make_inputs", "guess_inputs", "override_inputs"]
 
 SEQ_LEN = 16  # tokens / time steps of made-up sequence inputs
+# The byte-level encoding of text for models without a tokenizer (engine/compute/text.py): token id =
+# UTF-8 byte + BYTE_OFFSET; ids below it stay free, BYTE_PAD pads. pydoc-gpt was trained on it.
+BYTE_OFFSET = 3
+BYTE_PAD = 0
 
 
 def generator(seed: int = 0) -> torch.Generator:

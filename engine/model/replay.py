@@ -112,12 +112,15 @@ class Replayer:
     """Runs a model and returns ``{layer id: output (batch item 0)}`` for the chosen layers."""
 
     def __init__(self, model: nn.Module, graph: LayerGraph, layer_ids: set[int],
-                 rename: dict[int, int] | None = None, map_depth: int = 2) -> None:
+                 rename: dict[int, int] | None = None, map_depth: int = 2, fixed_shapes: bool = True) -> None:
         """``layer_ids``: layers of ``graph`` to capture; ``rename`` maps their ids to the ids
         reported (a recording made again numbers layers afresh). Attention maps computed in the
         pass (engine/model/attention.py) rotate through ``map_depth`` buffers: a run's maps are
-        overwritten ``map_depth`` runs later."""
+        overwritten ``map_depth`` runs later. ``fixed_shapes=False``: outputs only need the
+        recorded number of dimensions (token-by-token generation grows the sequence)."""
         self.model = model
+        self.fixed_shapes = fixed_shapes
+        self.output = None                    # the model's output of the last run(keep_output=True)
         self.maps = MapBuffers(map_depth)
         mods = dict(model.named_modules())
         self.leaf_sites: dict[int, dict[int, int]] = {}     # id(module) -> {k-th call: layer id}
@@ -299,7 +302,8 @@ class Replayer:
             self._versions[lid] = version
         self._raw = []
         missing = [lid for lid in self.shapes if lid not in out]
-        bad = [lid for lid, t in out.items() if tuple(t.shape) != self.shapes[lid]]
+        bad = [lid for lid, t in out.items() if (tuple(t.shape) != self.shapes[lid] if self.fixed_shapes
+                                                 else t.dim() != len(self.shapes[lid]))]
         if missing or bad:
             raise ReplayMismatch(f"{len(missing)} layers not found, {len(bad)} with another shape")
         return out
@@ -340,10 +344,10 @@ class Replayer:
         """Captured outputs written to after their capture (version counters moved)."""
         return {lid for lid, t in out.items() if t._version != self._versions[lid]}
 
-    def run(self, inputs: ExampleInputs, on_capture=None) -> dict[int, Tensor]:
+    def run(self, inputs: ExampleInputs, on_capture=None, keep_output: bool = False) -> dict[int, Tensor]:
         """One forward pass; outputs by layer id (batch item 0, the model's own tensors).
         ``on_capture(layer id, output)`` runs as each output (whole batch) appears; keep it to
-        a torch call or two (see _capture)."""
+        a torch call or two (see _capture). ``keep_output``: the model's output stays in ``output``."""
         if self.unplayable:
             raise ReplayMismatch(f"layers without a replay site: {', '.join(self.unplayable[:3])}")
         if not self.calibrated:
@@ -351,6 +355,7 @@ class Replayer:
         self._on_capture = on_capture
         try:
             out = self._forward(inputs)
+            self.output = self.result if keep_output else None
         finally:
             self._on_capture = None
             self.result = None

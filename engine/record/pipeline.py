@@ -196,9 +196,12 @@ class Recorder:
                         tu = time.perf_counter()
                         sess.apply(frame, i, renderer=r)
                         up = time.perf_counter() - tu
-                    if self.hud:
-                        r.set_hud([f"{self.title}", f"layer: {focus_layer(self.scene, cam)}",
-                                   f"frame {i + 1}/{n}   {run_fps:.1f} fps"])
+                    lines = [f"{self.title}", f"layer: {focus_layer(self.scene, cam)}",
+                             f"frame {i + 1}/{n}   {run_fps:.1f} fps"] if self.hud else []
+                    if sess is not None and hasattr(sess, "hud"):      # a session with text of its own
+                        lines += sess.hud()
+                    if lines:
+                        r.set_hud(lines)
                     t1 = time.perf_counter()
                     r.draw(cam)
                     reader.start()

@@ -10,6 +10,7 @@ from engine.errors import NeuroscapeError
 from engine.scenefile import parse_size
 
 GIF_WIDTH, GIF_FPS, VIDEO_FPS = 480, 15, 30
+GENERATE_S, GENERATE_HOLD_S = 0.3, 1.5      # --generate: seconds of video per token, and the whole text at the end
 
 
 def _say(msg: str) -> None:
@@ -60,8 +61,14 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
     loaded = load(spec, live_options, ring=3)
     scene = loaded.scene
     path = scene_camera_path(scene, spec, duration=args.duration)
+    steps = live_options.generate
+    if steps and args.duration is None and path.duration < GENERATE_S * (steps + 1) + GENERATE_HOLD_S:
+        path = scene_camera_path(scene, spec, duration=GENERATE_S * (steps + 1) + GENERATE_HOLD_S)
     duration = args.duration or path.duration
     frames = max(1, int(round(duration * fps)))
+    if steps:                          # every step on screen, the last one held to the end
+        loaded.session.frames_per_step = max(1, int((frames - GENERATE_HOLD_S * fps) // (steps + 1)))
+        loaded.session.hold_steps = frames
     cams = path.cameras(frames)
     samples = args.samples if getattr(args, "samples", None) is not None else spec.render.get("samples")
     rec = Recorder(scene, out, cams, size=size, fps=fps, session=loaded.session, hud=getattr(args, "hud", False),

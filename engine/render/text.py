@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.colormaps.palette import HIGHLIGHT_POSITIVE
+from engine.scene.marks import MARK_OFF, MARK_ON, strip_marks
+
 _SANS = ["DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
 _MONO = ["DejaVuSansMono.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"]
+HUD_MARK_BG = tuple(int(round(255 * c)) for c in HIGHLIGHT_POSITIVE) + (255,)   # marked text: the highlight colour
+HUD_MARK_TEXT = (12, 12, 16, 255)
 
 
 def _vispy_font(name: str) -> str | None:
@@ -97,7 +102,7 @@ def render_panel(lines: list[str], font_px: int = 18) -> np.ndarray:
         ascent, descent = font_px, font_px // 4
     line_h = ascent + descent + max(2, font_px // 5)
     pad = max(6, font_px // 2)
-    widths = [font.getbbox(t)[2] if t else 0 for t in lines] or [0]
+    widths = [font.getbbox(strip_marks(t))[2] if t else 0 for t in lines] or [0]
     w = int(max(widths)) + 2 * pad
     h = line_h * max(1, len(lines)) + 2 * pad - (line_h - ascent - descent)
     img = Image.new("RGBA", (max(w, 1), max(h, 1)), (0, 0, 0, 0))
@@ -105,5 +110,12 @@ def render_panel(lines: list[str], font_px: int = 18) -> np.ndarray:
     d.rounded_rectangle((0, 0, w - 1, h - 1), radius=pad // 2 + 2, fill=(6, 8, 14, 165),
                         outline=(120, 140, 170, 90))
     for i, t in enumerate(lines):
-        d.text((pad, pad + i * line_h), t, font=font, fill=(225, 232, 240, 255))
+        x, y, marked = pad, pad + i * line_h, False
+        for part in t.replace(MARK_OFF, MARK_ON).split(MARK_ON):      # plain, marked, plain, ...
+            if part:
+                if marked:
+                    d.rectangle((x, y, x + font.getlength(part), y + ascent + descent), fill=HUD_MARK_BG)
+                d.text((x, y), part, font=font, fill=HUD_MARK_TEXT if marked else (225, 232, 240, 255))
+                x += font.getlength(part)
+            marked = not marked
     return premultiply(np.asarray(img))

@@ -83,7 +83,7 @@ def test_a_kind_registers_once():
 
 
 def test_resolution_order():
-    assert [s.kind for s in registered_sources()][:4] == ["zoo", "huggingface", "torchvision", "user"]
+    assert [s.kind for s in registered_sources()][:5] == ["zoo", "huggingface", "pydoc-gpt", "torchvision", "user"]
     assert find_source("pkg.module:build")[0].kind == "user"
     assert find_source("path/to/file.py:Net")[0].kind == "user"
     assert find_source("C:model") is None  # a Windows drive, not module:callable

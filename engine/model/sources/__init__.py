@@ -2,5 +2,6 @@
 the order in which load_model() asks them. A new source is one module here and one line below."""
 from engine.model.sources import zoo  # noqa: F401  mlp, cnn, lstm, gru, transformer, branchy
 from engine.model.sources import huggingface  # noqa: F401  gpt2, bert, minilm
+from engine.model.sources import pydoc_gpt  # noqa: F401  pydoc-gpt (real weights in weights/)
 from engine.model.sources import torchvision  # noqa: F401  resnet50, vit_b_16, ... (random weights)
 from engine.model.sources import user  # noqa: F401  package.module:callable, path/file.py:callable

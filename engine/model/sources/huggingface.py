@@ -17,13 +17,13 @@ from engine.model.example import SEQ_LEN, generator
 from engine.model.inputs import ExampleInputs
 from engine.model.source import Built, ModelInfo, ModelSource, register_source, seeded
 
-__all__ = ["HuggingFaceSource", "HF_MODELS", "build_hf", "minilm_path", "MINILM_SENTENCE"]
+__all__ = ["import_transformers", "HuggingFaceSource", "HF_MODELS", "build_hf", "minilm_path", "MINILM_SENTENCE"]
 
 MINILM_SENTENCE = ("Neuroscape shows how a sentence flows through every layer and attention head of a "
                    "transformer model.")
 
 
-def _transformers():
+def import_transformers():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -90,7 +90,7 @@ _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], tuple[nn.Module, ExampleInp
 
 def build_hf(name: str, **config_overrides) -> tuple[nn.Module, ExampleInputs]:
     """A Hugging Face model of HF_MODELS with config overrides (e.g. num_hidden_layers=2 for tests)."""
-    tf = _transformers()
+    tf = import_transformers()
     return _BUILDERS[name](tf, dict(config_overrides))
 
 

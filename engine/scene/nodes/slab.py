@@ -89,6 +89,26 @@ class Slab:
         """Tensor index (flattened, batch excluded) of texel (col, row); >= count on padding."""
         return self.mosaic.index(col, row)
 
+    def outline(self, indices: np.ndarray) -> np.ndarray:
+        """(8 * boxes, 3) line-segment endpoints around the given neurons: one box per mosaic tile
+        they fall in (a token's row in a token plane, a query's row in each head's map)."""
+        idx = np.asarray(indices, np.int64).reshape(-1)
+        idx = idx[(idx >= 0) & (idx < self.count)]
+        if idx.size == 0:
+            return np.zeros((0, 3), np.float64)
+        m = self.mosaic
+        cols, rows = m.texel(idx)
+        tile = (rows // m.th) * m.tiles_c + cols // m.tw
+        order = np.argsort(tile, kind="stable")
+        tile, cols, rows = tile[order], cols[order], rows[order]
+        starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+        c0, c1 = np.minimum.reduceat(cols, starts), np.maximum.reduceat(cols, starts) + 1
+        r0, r1 = np.minimum.reduceat(rows, starts), np.maximum.reduceat(rows, starts) + 1
+        corner = [(c0, r0), (c1, r0), (c1, r1), (c0, r1)]
+        pts = [self.origin + c[:, None] * self.u + r[:, None] * self.v for c, r in corner]   # 4 x (B, 3)
+        seg = np.stack([pts[0], pts[1], pts[1], pts[2], pts[2], pts[3], pts[3], pts[0]], axis=1)
+        return seg.reshape(-1, 3)
+
 
 def color_scale(values: np.ndarray | None) -> tuple[bool, float]:
     """(signed, scale) of a recorded layer: scale maps the 99.5th percentile of |value| to the end
