@@ -116,7 +116,7 @@ def test_declared_vocab_sizes():
 
 def test_list_models_is_zoo_then_hugging_face_then_torchvision():
     torchvision = pytest.importorskip("torchvision")
-    expected = ZOO_NAMES + ["gpt2", "bert", "minilm"]
+    expected = ZOO_NAMES + ["gpt2", "bert", "minilm", "pydoc-gpt"]
     expected += [n for n in sorted(torchvision.models.list_models()) if n not in ZOO_NAMES]
     assert list_models() == expected
     rows = describe_models()
