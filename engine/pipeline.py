@@ -83,7 +83,27 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
         if frame.error:
             from engine.model.errors import ModelError
             raise ModelError(f"model {name!r} failed on input {live.input!r}: {frame.error}")
+    if graph.family == "language" and not live.live:
+        _label_tokens(loaded, getattr(loaded.session, "source", None), live.input)
     return loaded
+
+
+def _label_tokens(loaded: Loaded, source, input_spec: str | None) -> None:
+    """Token texts beside the rows of token planes and attention maps: the text input's tokens, or
+    the example's ids when the model sees its example (engine/scene/tokens.py)."""
+    from engine.compute.text import encoder_for, token_pieces
+    from engine.model.example import vocab_size
+    from engine.scene.tokens import add_token_labels
+    if source is not None and hasattr(source, "encoded"):
+        encoder, ids = source.encoder, source.encoded.ids
+    elif not input_spec or input_spec.strip().lower() == "example":
+        t = loaded.example.kwargs.get("input_ids") if loaded.example is not None else None
+        if t is None:
+            return
+        encoder, ids = encoder_for(loaded.spec.model, vocab_size(loaded.model) or 1), t.reshape(-1).tolist()
+    else:
+        return                                   # noise and other inputs: no text to show
+    add_token_labels(loaded.scene, loaded.graph, token_pieces(encoder, ids))
 
 
 def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
@@ -117,6 +137,9 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     if frame.error:
         from engine.model.errors import ModelError
         raise ModelError(f"model {name!r} failed generating: {frame.error}")
+    from engine.compute.text import token_pieces
+    from engine.scene.tokens import add_token_labels
+    add_token_labels(scene, graph, token_pieces(prompt.encoder, prompt.ids + tokens))
     return Loaded(spec, graph, scene, model, example, session)
 
 

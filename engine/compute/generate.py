@@ -34,8 +34,10 @@ MAX_GENERATE = 4096              # --generate above this is a typo, not a scene
 @dataclass
 class Prompt:
     ids: list[int]
-    decode: object               # token ids -> text
-    how: str                     # "byte-level ids" or the tokenizer's name
+    encoder: object              # engine/compute/text.py: ByteEncoder or HFEncoder
+
+    def decode(self, ids) -> str:
+        return self.encoder.decode(ids)
 
 
 def prompt_for(model, example, model_spec: str, name: str, text: str | None, n: int) -> Prompt:
@@ -70,7 +72,7 @@ def prompt_for(model, example, model_spec: str, name: str, text: str | None, n: 
                          f"tokens; shorten the prompt or use --generate {max(1, ctx - len(ids))}"
                          if len(ids) < ctx else
                          f"the prompt ({len(ids)} tokens) fills {name!r}'s whole context of {ctx} tokens; shorten it")
-    return Prompt(ids, encoder.decode, encoder.name)
+    return Prompt(ids, encoder)
 
 
 def place(full: tuple[int, ...], step: tuple[int, ...], past: int, new: int) -> tuple[slice, ...] | None:
@@ -143,16 +145,36 @@ class GenerationSession:
         self.last: Frame | None = None
         self.label = ""
         self._frame: GenerationFrame | None = None
+        self._sets = None
         self._reset()
 
     # ------------------------------------------------------------------ stepping
+    # Work per step follows the rows it writes, not the text's length: frames hand out views of
+    # RING buffer sets (one is being written while the renderer may still read the two before),
+    # each brought up to date with the rows of the steps it missed; colour scales are running
+    # min/max updated from the new rows.
+    RING = 3
+
     def _reset(self) -> None:
-        self.buffers = {lid: np.zeros(shape, np.float32) for lid, shape in self.shapes.items()}
+        if getattr(self, "_sets", None) is None:
+            self._sets = [{lid: np.zeros(shape, np.float32) for lid, shape in self.shapes.items()}
+                          for _ in range(self.RING)]
+        else:
+            for buffers in self._sets:
+                for b in buffers.values():
+                    b.fill(0.0)
+        self._behind = [[] for _ in range(self.RING)]     # per set: (layer id, rows, values) it lacks
+        self._stats = {lid: (np.inf, -np.inf, 0) for lid in self.shapes}     # lo, hi, NaN/Inf count
         self.done = -1                  # the last display step computed
         self.cache = None
         self.chooser.reset()
         self.next_token: int | None = None
         self.next_p = 0.0
+
+    @property
+    def buffers(self) -> dict[int, np.ndarray]:
+        """The layers' values after the last computed step (full-text shapes)."""
+        return self._sets[max(self.done, 0) % self.RING]
 
     def _advance(self) -> dict[int, tuple[slice, ...]]:
         """Compute display step ``done + 1``; returns the rows it wrote per layer."""
@@ -164,18 +186,36 @@ class GenerationSession:
         logits = out.logits[0, -1].detach().float()
         self.next_token = self.chooser(logits)
         self.next_p = float(torch.softmax(logits, -1)[self.next_token])
-        written = {}
+        written, rows = {}, []
         for lid, t in values.items():
-            full = self.buffers.get(lid)
-            if full is None:
-                continue
-            where = place(full.shape, tuple(t.shape), past, len(ids))
+            shape = self.shapes.get(lid)
+            where = None if shape is None else place(shape, tuple(t.shape), past, len(ids))
             if where is None:
                 continue
-            full[where] = t.detach().float().cpu().numpy()
+            a = t.detach().float().cpu().numpy()
             written[lid] = where
+            rows.append((lid, where, a))
+            self._update_stats(lid, a, whole=all(w == slice(None) for w in where))
+        target = k % self.RING
+        for lid, where, a in self._behind[target] + rows:       # the steps this set missed, then this one
+            self._sets[target][lid][where] = a
+        self._behind[target] = []
+        for i in range(self.RING):
+            if i != target:
+                self._behind[i].extend(rows)
         self.done = k
         return written
+
+    def _update_stats(self, lid: int, a: np.ndarray, whole: bool) -> None:
+        finite = np.isfinite(a)
+        bad = ~finite if lid not in self.masks else ~(finite | np.isneginf(a))
+        vals = a[finite] if not finite.all() else a
+        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (np.inf, -np.inf)
+        if whole:
+            self._stats[lid] = (lo, hi, int(bad.sum()))
+        else:
+            plo, phi, pbad = self._stats[lid]
+            self._stats[lid] = (min(plo, lo), max(phi, hi), pbad + int(bad.sum()))
 
     def step_at(self, t: int) -> int:
         """Display step of animation frame ``t``: steps_per ``frames_per_step`` frames, a hold, again."""
@@ -183,7 +223,8 @@ class GenerationSession:
         return min((t // self.frames_per_step) % period, self.steps)
 
     def frame_of_step(self, k: int) -> GenerationFrame:
-        """The frame after display step ``k`` (0: the prompt), computing the steps up to it."""
+        """The frame after display step ``k`` (0: the prompt), computing the steps up to it. Its
+        values are views that stay unchanged for the next RING - 1 steps."""
         k = int(np.clip(k, 0, self.steps))
         if self._frame is not None and self._frame.step == k:
             return self._frame
@@ -207,17 +248,16 @@ class GenerationSession:
 
     def _fill(self, frame: GenerationFrame) -> None:
         stats = []
-        for lid, buf in self.buffers.items():
-            finite = np.isfinite(buf)
-            errors = ~finite if lid not in self.masks else ~(finite | np.isneginf(buf))
-            vals = buf[finite]
-            lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 0.0)
+        for lid, (lo, hi, bad) in self._stats.items():
+            if lo > hi:
+                lo = hi = 0.0
             m = max(abs(lo), abs(hi))
-            stats.append((lid, lo, np.log1p(m) if self.log else m, int(errors.sum())))
+            stats.append((lid, lo, np.log1p(m) if self.log else m, bad))
         top = max((s[2] for s in stats), default=1.0)
+        buffers = self.buffers
         for lid, lo, m, bad in stats:
             denom = top if self.norm == "global" else m
-            frame.layers[lid] = LayerFrame(lid, self.buffers[lid].reshape(-1).copy(), 1.0 / denom if denom > 0 else 1.0,
+            frame.layers[lid] = LayerFrame(lid, buffers[lid].reshape(-1), 1.0 / denom if denom > 0 else 1.0,
                                            lo < 0, bad, 1.0, self.log)
             frame.nonfinite += bad
 
@@ -286,6 +326,9 @@ class GenerationSession:
         """Compute display step ``step`` and write it into the scene (before any renderer exists)."""
         f = self.frame_of_step(step)
         self.apply(f)
+        for s in self.scene.slabs:      # the scene owns plain copies, not the ring's buffers
+            if s.values is not None:
+                s.values = np.array(s.values, dtype=np.float32)
         return f
 
     def close(self) -> None:

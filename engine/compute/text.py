@@ -94,3 +94,23 @@ def encoder_for(model_spec: str, vocab_size: int, tokenizer=None):
         except Exception:  # noqa: BLE001 - tokenizer files missing/broken: fall back, describe() says so
             pass
     return ByteEncoder(vocab_size)
+
+
+def token_pieces(encoder, ids) -> list[str]:
+    """Each token's own text (for labels); ``#id`` where a token alone is no text (a padding id, part
+    of a multi-byte character, an id beyond the byte range)."""
+    out = []
+    tok = getattr(encoder, "tok", None)
+    for i in ids:
+        i = int(i)
+        try:
+            if i in encoder.special_ids and tok is not None:
+                t = str(tok.convert_ids_to_tokens(i))          # [CLS], [SEP], [PAD] ...
+            elif i == BYTE_PAD and isinstance(encoder, ByteEncoder):
+                t = "[pad]"
+            else:
+                t = encoder.decode([i])
+        except Exception:  # noqa: BLE001 - a tokenizer that rejects the id
+            t = ""
+        out.append(t if t and "\ufffd" not in t else f"#{i}")
+    return out

@@ -391,3 +391,37 @@ def test_rebuild_follows_nodes_changed_in_place(ctx):
         r.rebuild()
         r.draw(cam)
         assert np.abs(px(r.read_pixels(), right) - cmap8("viridis", 1.0)).max() < 14
+
+
+def _glyph_rows(img, level: int = 150) -> np.ndarray:
+    """Rows of the image holding light (grey to white) text pixels."""
+    light = img.reshape(img.shape[0], -1, 3).astype(int).min(axis=2) > level
+    return np.flatnonzero(light.any(axis=1))
+
+
+def test_labels_keep_a_readable_screen_size(ctx):
+    """A label fades out below min_px tall and stops growing above max_px, wherever the camera is."""
+    def rows_at(distance, **kw):
+        lab = Label("tok", np.array([0.0, -0.1, 0.0]), height=0.2, **kw)
+        sc = two_slab_scene(labels=[lab])                  # the slabs give the scene its extent (fog)
+        sc.camera = Camera(position=np.array([0.0, 0.0, distance]))
+        return _glyph_rows(render_image(sc, size=(W, H), samples=4)[:, W // 2:W // 2 + 20], level=60)
+
+    focal = H / (2 * np.tan(np.radians(60.0) / 2))
+    near = rows_at(0.5, min_px=9, max_px=24)            # 0.2 world units at 0.5: ~42 px unclamped
+    assert near.size and np.ptp(near) + 1 <= 24             # glyphs within the 24 px label box
+    free = rows_at(0.5, min_px=0, max_px=0)
+    assert np.ptp(free) + 1 > 1.4 * (np.ptp(near) + 1)      # the same label without the clamp: ~42 px box
+    assert rows_at(0.2 * focal / 12, min_px=9, max_px=24).size    # 12 px tall: shown
+    assert rows_at(0.2 * focal / 5, min_px=9, max_px=24).size == 0   # 5 px tall: faded out
+    assert rows_at(0.2 * focal / 5, min_px=0, max_px=0).size          # never fading: still drawn
+
+
+def test_vertical_labels_run_upwards(ctx):
+    lab = Label("keys", np.array([0.0, -0.4, 0.0]), height=0.15, vertical=True, min_px=0, max_px=0)
+    sc = two_slab_scene(labels=[lab])
+    sc.camera = Camera(position=np.array([0.0, 0.0, 1.2]))
+    img = render_image(sc, size=(W, H), samples=4)[:, W // 2 - 10:W // 2 + 30]
+    light = img.astype(int).min(axis=2) > 60
+    ys, xs = np.nonzero(light)
+    assert ys.size and np.ptp(ys) > 2 * np.ptp(xs)          # taller than wide

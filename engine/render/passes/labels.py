@@ -17,14 +17,19 @@ from engine.scene.nodes import Label
 FONT_PX = (48, 32, 20)       # atlas glyph sizes, smaller when there are very many labels
 
 
+STRIDE = 14                  # floats per vertex
+
+
 def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int]) -> np.ndarray:
-    """(6 per label, 11) float32: anchor xyz, offset along camera right/up, atlas uv, rgba."""
+    """(6 per label, STRIDE) float32: anchor xyz, offset along camera right/up, atlas uv, rgba, and
+    (min px, max px, glyph height) for the shader's fade and clamp. ``boxes`` by (text, vertical);
+    a vertical label's atlas image is already turned (text bottom to top)."""
     ah, aw = atlas_shape
-    verts = np.zeros((len(labels) * 6, 11), np.float32)
+    verts = np.zeros((len(labels) * 6, STRIDE), np.float32)
     for i, lb in enumerate(labels):
-        x, y, w, h = boxes[lb.text]
-        H = float(lb.height)
-        W = H * w / h
+        x, y, w, h = boxes[(lb.text, lb.vertical)]
+        G = float(lb.height)
+        W, H = (G, G * h / w) if lb.vertical else (G * w / h, G)
         u0, u1 = x / aw, (x + w) / aw
         v_top, v_bot = y / ah, (y + h) / ah
         corners = [((0, 0), (u0, v_bot)), ((W, 0), (u1, v_bot)), ((0, H), (u0, v_top)),
@@ -35,7 +40,13 @@ def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int
             row[3:5] = off
             row[5:7] = uv
             row[7:11] = lb.color
+            row[11:14] = (lb.min_px, lb.max_px, G)
     return verts
+
+
+def _image(text: str, vertical: bool, font_px: int) -> np.ndarray:
+    im = render_label(text, font_px)
+    return np.ascontiguousarray(np.rot90(im)) if vertical else im
 
 
 @register_pass
@@ -59,10 +70,10 @@ class LabelPass(Pass):
         labels = [lb for lb in scene.labels if lb.text]
         if not labels:
             return
-        texts = list(dict.fromkeys(lb.text for lb in labels))
+        texts = list(dict.fromkeys((lb.text, lb.vertical) for lb in labels))
         mt = self.shared.max_texture
         for font_px in FONT_PX:
-            atlas, boxes = pack_atlas([render_label(t, font_px) for t in texts], width=min(4096, mt))
+            atlas, boxes = pack_atlas([_image(t, v, font_px) for t, v in texts], width=min(4096, mt))
             if atlas.shape[0] <= mt and atlas.shape[1] <= mt:
                 break
         else:
@@ -87,9 +98,9 @@ class LabelPass(Pass):
         GL.glBindVertexArray(self.vao)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.vbo)
         GL.glBufferData(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
-        for loc, n, off in ((0, 3, 0), (1, 2, 3), (2, 2, 5), (3, 4, 7)):
+        for loc, n, off in ((0, 3, 0), (1, 2, 3), (2, 2, 5), (3, 4, 7), (4, 3, 11)):
             GL.glEnableVertexAttribArray(loc)
-            GL.glVertexAttribPointer(loc, n, GL.GL_FLOAT, GL.GL_FALSE, 11 * FLOAT, ctypes.c_void_p(off * FLOAT))
+            GL.glVertexAttribPointer(loc, n, GL.GL_FLOAT, GL.GL_FALSE, STRIDE * FLOAT, ctypes.c_void_p(off * FLOAT))
         GL.glBindVertexArray(0)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 

@@ -1,5 +1,7 @@
 """Label: a text billboard in the world -- one per slab (names, kinds and shapes), except the
-norm/activation layers of big models, which sit right behind the layer that names them."""
+norm/activation layers of big models, which sit right behind the layer that names them. On screen
+a label keeps a readable size: it fades out below ``min_px`` pixels tall (too small to read, and
+what makes far overviews a blur) and stops growing above ``max_px``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from engine.scene.registry import register_node
 
 QUIET_KINDS = ("norm", "activation", "dropout", "reshape")   # unlabelled in big models
 LABEL_ALL_BELOW = 40               # layers up to which every slab gets a label
+SLAB_MIN_PX, SLAB_MAX_PX = 5.0, 40.0
 
 
 @dataclass
@@ -19,6 +22,9 @@ class Label:
     height: float = 1.0            # world units
     color: tuple[float, float, float, float] = (0.9, 0.9, 0.9, 1.0)
     layer_id: int = -1
+    min_px: float = SLAB_MIN_PX    # screen height (pixels) below which the label fades out; 0: never
+    max_px: float = SLAB_MAX_PX    # screen height above which it stops growing; 0: no limit
+    vertical: bool = False         # text runs bottom to top (a column's token); ``height`` is the glyph height
 
 
 def build_labels(ctx) -> list[Label]:
