@@ -1,5 +1,6 @@
 """Labels: world-space text billboards from one texture atlas (label.vert/label.frag), all in one
-draw; premultiplied text that fades with the fog."""
+draw; premultiplied text that fades with the fog. Each frame whose camera moved, the labels that would
+overlap others on screen are faded out (engine/scene/declutter.py), over FADE_FRAMES frames."""
 from __future__ import annotations
 
 import ctypes
@@ -12,12 +13,33 @@ from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shaders import Program
 from engine.render.shared import FLOAT, UNIT_IMAGE, delete, sampler_units
 from engine.render.text import pack_atlas, render_label
+from engine.scene.declutter import LabelBoxes, visible_labels
 from engine.scene.nodes import Label
 
 FONT_PX = (48, 32, 20)       # atlas glyph sizes, smaller when there are very many labels
+FADE_FRAMES = 4              # frames for a label to fade in or out after the camera moved
 
 
 STRIDE = 14                  # floats per vertex
+
+
+def _quads(labels: list[Label], boxes: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(atlas boxes (N, 4), quad width, quad height) in world units."""
+    box = np.array([boxes[(lb.text, lb.vertical)] for lb in labels], np.float64).reshape(-1, 4)
+    g = np.array([lb.height for lb in labels], np.float64)
+    vertical = np.array([lb.vertical for lb in labels], bool)
+    w, h = box[:, 2], box[:, 3]
+    return box, np.where(vertical, g, g * w / h), np.where(vertical, g * h / w, g)
+
+
+def label_boxes(labels: list[Label], boxes: dict) -> LabelBoxes:
+    """The labels' quads as engine.scene.declutter sees them."""
+    n = len(labels)
+    _, width, height = _quads(labels, boxes)
+    return LabelBoxes(np.array([lb.position for lb in labels], np.float64).reshape(n, 3), width, height,
+                      np.array([lb.height for lb in labels], np.float64),
+                      np.array([lb.min_px for lb in labels], np.float64),
+                      np.array([lb.max_px for lb in labels], np.float64))
 
 
 def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int]) -> np.ndarray:
@@ -25,23 +47,23 @@ def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int
     (min px, max px, glyph height) for the shader's fade and clamp. ``boxes`` by (text, vertical);
     a vertical label's atlas image is already turned (text bottom to top)."""
     ah, aw = atlas_shape
-    verts = np.zeros((len(labels) * 6, STRIDE), np.float32)
-    for i, lb in enumerate(labels):
-        x, y, w, h = boxes[(lb.text, lb.vertical)]
-        G = float(lb.height)
-        W, H = (G, G * h / w) if lb.vertical else (G * w / h, G)
-        u0, u1 = x / aw, (x + w) / aw
-        v_top, v_bot = y / ah, (y + h) / ah
-        corners = [((0, 0), (u0, v_bot)), ((W, 0), (u1, v_bot)), ((0, H), (u0, v_top)),
-                   ((0, H), (u0, v_top)), ((W, 0), (u1, v_bot)), ((W, H), (u1, v_top))]
-        for k, (off, uv) in enumerate(corners):
-            row = verts[i * 6 + k]
-            row[0:3] = lb.position
-            row[3:5] = off
-            row[5:7] = uv
-            row[7:11] = lb.color
-            row[11:14] = (lb.min_px, lb.max_px, G)
-    return verts
+    n = len(labels)
+    box, W, H = _quads(labels, boxes)
+    u0, u1 = box[:, 0] / aw, (box[:, 0] + box[:, 2]) / aw
+    v_top, v_bot = box[:, 1] / ah, (box[:, 1] + box[:, 3]) / ah
+    z = np.zeros(n)
+    # two triangles: (0,0) (W,0) (0,H) / (0,H) (W,0) (W,H)
+    off = np.stack([np.c_[z, z], np.c_[W, z], np.c_[z, H], np.c_[z, H], np.c_[W, z], np.c_[W, H]], axis=1)
+    uv = np.stack([np.c_[u0, v_bot], np.c_[u1, v_bot], np.c_[u0, v_top], np.c_[u0, v_top], np.c_[u1, v_bot],
+                   np.c_[u1, v_top]], axis=1)
+    verts = np.zeros((n, 6, STRIDE), np.float32)
+    verts[:, :, 0:3] = np.array([lb.position for lb in labels], np.float64).reshape(n, 1, 3)
+    verts[:, :, 3:5] = off
+    verts[:, :, 5:7] = uv
+    verts[:, :, 7:11] = np.array([lb.color for lb in labels], np.float64).reshape(n, 1, 4)
+    verts[:, :, 11:14] = np.c_[[lb.min_px for lb in labels], [lb.max_px for lb in labels],
+                               [lb.height for lb in labels]].reshape(n, 1, 3)
+    return verts.reshape(n * 6, STRIDE)
 
 
 def _image(text: str, vertical: bool, font_px: int) -> np.ndarray:
@@ -59,11 +81,15 @@ class LabelPass(Pass):
         super().__init__(shared)
         self.prog = Program("label.vert", "label.frag")
         sampler_units(self.prog, {"u_atlas": UNIT_IMAGE})
-        self.vao = self.vbo = self.tex = self.vertices = 0
+        self.vao = self.vbo = self.alpha_vbo = self.tex = self.vertices = 0
+        self.boxes: LabelBoxes | None = None
+        self.alpha = self.target = np.zeros(0, np.float32)
+        self._view = None
 
     def _free(self) -> None:
-        delete(vaos=[self.vao], buffers=[self.vbo], textures=[self.tex])
-        self.vao = self.vbo = self.tex = self.vertices = 0
+        delete(vaos=[self.vao], buffers=[self.vbo, self.alpha_vbo], textures=[self.tex])
+        self.vao = self.vbo = self.alpha_vbo = self.tex = self.vertices = 0
+        self.boxes, self._view = None, None
 
     def build(self, scene) -> None:
         self._free()
@@ -79,7 +105,11 @@ class LabelPass(Pass):
         else:
             raise RenderError(f"{len(texts)} label texts do not fit a {mt}px texture: "
                               "hide labels (show_labels=False) or shorten them")
-        verts = label_vertices(labels, dict(zip(texts, boxes)), atlas.shape[:2])
+        by_key = dict(zip(texts, boxes))
+        verts = label_vertices(labels, by_key, atlas.shape[:2])
+        self.boxes = label_boxes(labels, by_key)
+        self.alpha = np.zeros(len(labels), np.float32)
+        self.target = self.alpha
         self.vertices = len(verts)
         ah, aw = atlas.shape[:2]
         self.tex = int(GL.glGenTextures(1))
@@ -101,7 +131,33 @@ class LabelPass(Pass):
         for loc, n, off in ((0, 3, 0), (1, 2, 3), (2, 2, 5), (3, 4, 7), (4, 3, 11)):
             GL.glEnableVertexAttribArray(loc)
             GL.glVertexAttribPointer(loc, n, GL.GL_FLOAT, GL.GL_FALSE, STRIDE * FLOAT, ctypes.c_void_p(off * FLOAT))
+        self.alpha_vbo = int(GL.glGenBuffers(1))
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.alpha_vbo)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, len(verts) * FLOAT, None, GL.GL_DYNAMIC_DRAW)
+        GL.glEnableVertexAttribArray(5)
+        GL.glVertexAttribPointer(5, 1, GL.GL_FLOAT, GL.GL_FALSE, FLOAT, ctypes.c_void_p(0))
         GL.glBindVertexArray(0)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
+
+    def prepare(self, frame, scene) -> None:
+        """Declutter for this camera (when it moved) and step the fades."""
+        if not scene.show_labels or not self.vertices:
+            return
+        cam = frame.camera
+        view = (tuple(np.round(cam.position, 6)), cam.yaw, cam.pitch, cam.fov, tuple(frame.size))
+        first = self._view is None
+        if view != self._view:
+            self._view = view
+            self.target = visible_labels(self.boxes, cam, frame.size).astype(np.float32)
+        if first:
+            self.alpha = self.target.copy()             # a first frame shows the settled state
+        elif not np.array_equal(self.alpha, self.target):
+            step = 1.0 / FADE_FRAMES
+            self.alpha = np.clip(self.alpha + np.clip(self.target - self.alpha, -step, step), 0.0, 1.0)
+        else:
+            return                                      # settled and uploaded
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.alpha_vbo)
+        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, self.vertices * FLOAT, np.repeat(self.alpha, 6))
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 
     def draw(self, frame, scene) -> None:
