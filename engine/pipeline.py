@@ -67,6 +67,9 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     live = live or LiveOptions()
     if live.input is None:
         live.input = input_spec_of(spec)
+    if not live.generate and spec.input.get("generate"):        # the scene file's [input] generate
+        live.generate = int(spec.input["generate"])
+        live.temperature = live.temperature or float(spec.input.get("temperature", 0.0))
     if live.generate:
         return _load_generating(spec, live)
     model, example, name, graph = _load_and_record(spec, capture=not live.active)

@@ -12,6 +12,7 @@ from math import ceil, prod, sqrt
 import numpy as np
 
 MAX_COLS = 4096  # keep textures far below GL_MAX_TEXTURE_SIZE and slabs readable
+MAX_TILE_ASPECT = 4.0   # taller tiles are cut into stacked pieces laid side by side (memory order kept)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,22 @@ def _grid(n: int, aspect: float = 1.0) -> tuple[int, int]:
     return ceil(n / cols), cols
 
 
+def _fold(h: int, w: int) -> int:
+    """Pieces to cut an h x w tile into (a divisor of h) so that each is at most MAX_TILE_ASPECT
+    times taller than wide: rows stay whole and in order, so the mosaic still follows memory."""
+    if h <= MAX_TILE_ASPECT * w:
+        return 1
+    need = ceil(h / (MAX_TILE_ASPECT * w))
+    for k in range(need, h + 1):
+        if h % k == 0:
+            return k
+    return 1
+
+
 def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
-    """Mosaic of one sample's output (``shape`` without the batch dim)."""
+    """Mosaic of one sample's output (``shape`` without the batch dim). Tiles much taller than wide
+    (per-head outputs 12 x 1024 x 64, long sequences of narrow features) are cut into pieces of
+    consecutive rows laid side by side, so no layer stands as a needle."""
     shape = tuple(int(s) for s in shape) or (1,)
     count = prod(shape)
     if count == 0:
@@ -68,13 +83,18 @@ def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
     if len(shape) == 2:
         t, d = shape
         if d <= MAX_COLS and t <= MAX_COLS:
-            return Mosaic(count, 1, t, d, 1, 1)
+            k = _fold(t, d)
+            if k == 1:
+                return Mosaic(count, 1, t, d, 1, 1)
+            tr, tc = _grid(k, (t // k) / d)
+            return Mosaic(count, k, t // k, d, tr, tc)
         th, tw = _grid(d)          # very wide rows (vocab logits): each token its own tile
-        tr, tc = _grid(t, tw / th)
+        tr, tc = _grid(t, th / tw)
         return Mosaic(count, t, th, tw, tr, tc)
     h, w = shape[-2], shape[-1]
-    c = prod(shape[:-2])
-    tr, tc = _grid(c, w / h)
+    k = _fold(h, w)
+    h, c = h // k, prod(shape[:-2]) * k
+    tr, tc = _grid(c, h / w)
     return Mosaic(count, c, h, w, tr, tc)
 
 

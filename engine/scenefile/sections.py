@@ -44,6 +44,8 @@ class InputTable:
     kind: str | None = None           # digits, photo, noise, text ...
     path: str | None = None
     text: str | None = None
+    generate: int = field(default=0, metadata={"min": 0, "max": 4096})         # --generate N: tokens to write
+    temperature: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: greedy
 
 
 @dataclass
