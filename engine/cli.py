@@ -146,7 +146,7 @@ def cmd_render(args) -> int:
     hud = highlight = None
     if live.generate:                  # the last step: the whole text, its last token's rows outlined
         frame = session.first_frame(live.generate)
-        hud, highlight = session.hud(), session.outline(frame)
+        hud, highlight = session.hud(), session.highlight(frame)
     t1 = time.perf_counter()
     samples = args.samples if args.samples is not None else spec.render.get("samples")
     img = render_image(scene, size=size, samples=samples, hud=hud, highlight=highlight)

@@ -6,7 +6,7 @@ trained on the Python language reference that ships with every Python (``pydoc_d
 download is needed. Learned heads (previous-token, induction) make its attention maps worth looking at
 and ``--generate`` writes Python-documentation-like text.
 
-    .venv/bin/python scripts/train_pydoc_gpt.py            # ~20 min on 2 CPU cores
+    .venv/bin/python scripts/train_pydoc_gpt.py            # ~25 min on 2 CPU cores
     .venv/bin/python scripts/train_pydoc_gpt.py --steps 50 --out /tmp/x.safetensors   # a quick check
 
 Writes the weights (safetensors, the config and training figures in its metadata) and prints train /
@@ -39,10 +39,16 @@ def encode(text: str) -> torch.Tensor:
     return torch.tensor(list(text.encode("utf-8")), dtype=torch.int64) + BYTE_OFFSET
 
 
-def batches(data: torch.Tensor, batch: int, ctx: int, gen: torch.Generator):
+def batches(data: torch.Tensor, batch: int, ctx: int, gen: torch.Generator, copy_frac: float):
+    """Random windows of the text; ``copy_frac`` of them are half a window shown twice, so the model
+    learns to continue what it has seen before in its context (induction heads) early on."""
+    n_copy = int(round(batch * copy_frac))
+    half = ctx // 2
     while True:
         starts = torch.randint(0, len(data) - ctx - 1, (batch,), generator=gen)
-        yield torch.stack([data[s:s + ctx] for s in starts])
+        rows = [data[s:s + ctx] for s in starts[n_copy:]]
+        rows += [torch.cat([data[s:s + half], data[s:s + ctx - half]]) for s in starts[:n_copy]]
+        yield torch.stack(rows)
 
 
 @torch.no_grad()
@@ -56,25 +62,32 @@ def held_out_loss(model, data: torch.Tensor, ctx: int) -> float:
 
 
 @torch.no_grad()
-def head_scores(model, ctx: int, gen: torch.Generator) -> dict[str, list[list[float]]]:
-    """Per layer and head: mean attention to the previous token on held-out-like random text, and
-    the induction score (attention from a repeated token to the one after its first occurrence) on
-    random byte sequences shown twice (Olsson et al. 2022)."""
+def head_scores(model, held_out: torch.Tensor, ctx: int, gen: torch.Generator) -> dict:
+    """Per layer and head: the previous-token score (mean attention to the token before) and the
+    induction score (attention from a repeated token to the one after its first occurrence;
+    Olsson et al. 2022), on held-out text windows shown twice and on random printable bytes shown
+    twice; and the loss on the first and the second showing of the held-out text (copying)."""
     model.eval()
     model.set_attn_implementation("eager")          # SDPA does not return the probabilities
     half = ctx // 2
+    starts = torch.randint(0, len(held_out) - half - 1, (8,), generator=gen)
+    text = torch.stack([held_out[s:s + half] for s in starts])
     rnd = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (8, half), generator=gen)
-    x = torch.cat([rnd, rnd], dim=1)
-    att = model(input_ids=x, output_attentions=True).attentions     # layers x [B, H, T, T]
-    prev, induction = [], []
+    out: dict = {}
     q = torch.arange(1, 2 * half)
     q2 = torch.arange(half, 2 * half)
-    for a in att:
-        prev.append(a[:, :, q, q - 1].mean(dim=(0, 2)).tolist())
-        induction.append(a[:, :, q2, q2 - half + 1].mean(dim=(0, 2)).tolist())
+    for name, seq in (("text", text), ("random", rnd)):
+        x = torch.cat([seq, seq], dim=1)
+        res = model(input_ids=x, output_attentions=True)
+        prev = [a[:, :, q, q - 1].mean(dim=(0, 2)).tolist() for a in res.attentions]
+        induction = [a[:, :, q2, q2 - half + 1].mean(dim=(0, 2)).tolist() for a in res.attentions]
+        lp = torch.nn.functional.cross_entropy(res.logits[:, :-1].reshape(-1, res.logits.shape[-1]),
+                                               x[:, 1:].reshape(-1), reduction="none").view(len(x), -1)
+        out[name] = {"previous_token": prev, "induction": induction,
+                     "loss_first": float(lp[:, :half - 1].mean()), "loss_repeat": float(lp[:, half:].mean())}
     model.set_attn_implementation("sdpa")
     model.train()
-    return {"previous_token": prev, "induction": induction}
+    return out
 
 
 def sample(model, prompt: str, n: int) -> str:
@@ -90,10 +103,11 @@ def sample(model, prompt: str, n: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--copy-frac", type=float, default=0.25, help="share of each batch shown twice (induction)")
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -115,7 +129,7 @@ def main() -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
     gen = torch.Generator().manual_seed(args.seed)
-    it = batches(train, args.batch, ctx, gen)
+    it = batches(train, args.batch, ctx, gen, args.copy_frac)
     t0 = time.time()
     log = []
     ema = None
@@ -135,7 +149,7 @@ def main() -> int:
             log.append({"step": step + 1, "train_loss": round(ema, 4), "held_out_loss": round(v, 4)})
             tqdm.write(f"step {step + 1}: train {ema:.3f}, held-out {v:.3f} nats/byte")
     seconds = time.time() - t0
-    scores = head_scores(model, ctx, torch.Generator().manual_seed(1))
+    scores = head_scores(model, val, ctx, torch.Generator().manual_seed(1))
     model.eval()
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     meta = {
@@ -143,16 +157,21 @@ def main() -> int:
         "trained_on": "pydoc_data.topics (the Python language reference shipped with Python "
                       f"{platform.python_version()}), {len(data):,} bytes, last 5% held out",
         "steps": str(args.steps), "batch": str(args.batch), "lr": str(args.lr), "seed": str(args.seed),
+        "copy_frac": str(args.copy_frac),
         "seconds": f"{seconds:.0f}", "log": json.dumps(log), "head_scores": json.dumps(scores),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out), metadata=meta)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min")
-    for name, s in scores.items():
-        best = max((v, l, h) for l, row in enumerate(s) for h, v in enumerate(row))
-        print(f"{name}: best head L{best[1]}H{best[2]} = {best[0]:.2f}; per layer max "
-              + ", ".join(f"{max(row):.2f}" for row in s))
-    print("sample:", repr(sample(model, 'The "for" statement\n', 200)))
+    for data, sc in scores.items():
+        for name in ("previous_token", "induction"):
+            s = sc[name]
+            best = max((v, l, h) for l, row in enumerate(s) for h, v in enumerate(row))
+            print(f"{data} {name}: best head L{best[1]}H{best[2]} = {best[0]:.2f}; per layer max "
+                  + ", ".join(f"{max(row):.2f}" for row in s))
+        print(f"{data}: loss first showing {sc['loss_first']:.3f}, repeated {sc['loss_repeat']:.3f} nats/byte")
+    for prompt in ('The "if" statement is used for', 'A list is'):
+        print("sample:", repr(sample(model, prompt, 120)))
     return 0
 
 

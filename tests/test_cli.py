@@ -153,3 +153,51 @@ def test_live_recording_changes_activations_not_only_camera(tmp_path):
     assert r.returncode == 0, r.stderr
     meta, frames = decode(out)
     assert len(frames) == 8
+
+
+HIGHLIGHT = np.array([255, 230, 38])           # engine/colormaps/palette.HIGHLIGHT_POSITIVE, 8 bit
+
+
+def highlight_pixels(img) -> int:
+    return int((np.abs(img.astype(int) - HIGHLIGHT).max(axis=2) < 40).sum())
+
+
+@pytest.mark.slow
+def test_generate_renders_the_text_and_the_new_rows(tmp_path):
+    """pydoc-gpt writes text from a prompt: the HUD shows it with the last token marked (highlight
+    background top-left), the rows the last step wrote are outlined in the highlight colour, and a
+    different prompt lights the network differently."""
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    r = run("render", "pydoc-gpt", "--generate", "12", "--input", "text:The for statement", "-o", str(a),
+            "--size", "640x360")
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(a).convert("RGB"))
+    assert highlight_pixels(img[:80, :400]) > 20             # the marked token in the HUD panel
+    assert highlight_pixels(img[80:]) > 50                   # outlines in the scene
+    r = run("render", "pydoc-gpt", "--generate", "12", "--input", "text:Integers are", "-o", str(b),
+            "--size", "640x360")
+    assert r.returncode == 0, r.stderr
+    other = np.asarray(Image.open(b).convert("RGB"))
+    assert np.abs(img[80:].astype(int) - other[80:].astype(int)).mean() > 0.5
+
+
+@pytest.mark.slow
+def test_generate_records_step_by_step(tmp_path):
+    out = tmp_path / "gen.mp4"
+    r = run("record", "pydoc-gpt", "--generate", "6", "--input", "text:Lists", "-o", str(out), "--fps", "8",
+            "--size", "320x180")
+    assert r.returncode == 0, r.stderr
+    meta, frames = decode(out)
+    assert len(frames) >= 8 * (0.3 * 7 + 1.5) - 1           # 0.3 s a token, then the whole text held
+    hud = [f[:50, :200].astype(int) for f in frames]         # the text panel grows token by token
+    assert np.abs(hud[0] - hud[len(hud) // 2]).mean() > 0.5 and np.abs(hud[len(hud) // 2] - hud[-1]).mean() > 0.5
+
+
+@pytest.mark.slow
+def test_generate_refuses_what_cannot_generate(tmp_path):
+    png = str(tmp_path / "x.png")
+    one_line_error(run("render", "cnn", "--generate", "4", "-o", png), "not a causal language model")
+    one_line_error(run("render", "bert", "--generate", "4", "-o", png), "not a causal language model")
+    one_line_error(run("render", "pydoc-gpt", "--generate", "300", "-o", png), "context of 256 tokens")
+    one_line_error(run("render", "pydoc-gpt", "--generate", "4", "--temperature", "-1", "-o", png), "--temperature")
+    one_line_error(run("render", "pydoc-gpt", "--generate", "-2", "-o", png), "--generate")

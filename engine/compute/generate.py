@@ -29,6 +29,7 @@ __all__ = ["GenerationSession", "GenerationFrame", "Prompt", "prompt_for", "plac
 TEXT_COLS = 72                   # characters per HUD line of the text so far
 TEXT_ROWS = 3
 MAX_GENERATE = 4096              # --generate above this is a typo, not a scene
+OUTLINE_WEIGHT = 0.6             # the new rows' outlines: highlight colour, 60% opacity and a thinner line
 
 
 @dataclass
@@ -299,11 +300,16 @@ class GenerationSession:
             else:
                 s.values, s.scale, s.signed = lf.values, lf.scale, lf.signed
         if renderer is not None:
-            seg = self.outline(frame)
+            seg, weights = self.highlight(frame)
             if len(seg):
-                renderer.set_highlight(seg, np.ones(len(seg), np.float32))
+                renderer.set_highlight(seg, weights)
             else:
                 renderer.clear_highlight()
+
+    def highlight(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(segments, weights) outlining the rows ``frame``'s step wrote, as Renderer.set_highlight takes them."""
+        seg = self.outline(frame)
+        return seg, np.full(len(seg), OUTLINE_WEIGHT, np.float32)
 
     def outline(self, frame: Frame) -> np.ndarray:
         """Segments around the rows ``frame``'s step wrote, in every slab."""

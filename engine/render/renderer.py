@@ -301,11 +301,11 @@ class Renderer:
 
 def render_image(scene: Scene, size: tuple[int, int] = (1280, 720), camera: Camera | None = None,
                  samples: int | None = None, hud: list[str] | None = None,
-                 highlight: np.ndarray | None = None) -> np.ndarray:
+                 highlight: tuple[np.ndarray, np.ndarray | None] | None = None) -> np.ndarray:
     """One frame of ``scene`` as an (H, W, 3) uint8 image, rendered headless (EGL).
 
     ``camera`` None uses ``scene.camera``; ``samples`` as for :class:`Renderer` (None: 4 on GPUs,
-    0 on llvmpipe); ``hud`` optional overlay text lines; ``highlight`` optional (2N, 3) segments
+    0 on llvmpipe); ``hud`` optional overlay text lines; ``highlight`` optional (segments, weights)
     drawn as by set_highlight."""
     from engine.render.context import OffscreenContext
     with OffscreenContext():
@@ -313,8 +313,8 @@ def render_image(scene: Scene, size: tuple[int, int] = (1280, 720), camera: Came
         try:
             if hud:
                 r.set_hud(hud)
-            if highlight is not None and len(highlight):
-                r.set_highlight(highlight)
+            if highlight is not None and len(highlight[0]):
+                r.set_highlight(*highlight)
             r.draw(camera if camera is not None else scene.camera)
             return r.read_pixels()
         finally:
