@@ -1,6 +1,7 @@
 """What the viewer shows about a pick beyond its name and value: the picked neuron's strongest
-incoming contributions (HUD lines + highlighted segments from the source neurons) and, for a
-conv layer, its kernels as an image panel. Plain data (no GL); torch work is in engine/compute."""
+incoming contributions (HUD lines + highlighted segments from the source neurons), for a conv
+layer its kernels as an image panel, and for an attention map of a labelled text its head view
+(engine/scene/headview.py). Plain data (no GL); torch work is in engine/compute."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,8 +10,10 @@ import numpy as np
 
 from engine.compute.unmosaic import SceneValues
 from engine.model.graph import LayerGraph
+from engine.scene.headview import attention_cell, head_view_segments
 from engine.scene.nodes import Scene, Slab
 from engine.scene.pick import Pick
+from engine.scene.tokens import head_view_points
 
 TOP_K = 6
 
@@ -58,8 +61,36 @@ class Inspector:
                 self._panels[layer.id] = (None, "")
         return self._panels[layer.id]
 
+    def head_view(self, picked: Pick | None) -> Inspection | None:
+        """The head view of a picked attention probability (None when the pick is not one)."""
+        tokens = self.scene.tokens
+        if picked is None or picked.index is None or picked.slab.kind != "attention" or not tokens:
+            return None
+        slab, n = picked.slab, len(tokens)
+        cell = attention_cell(slab, picked.index, n)
+        if cell is None or slab.mosaic.th != n or slab.mosaic.tw != n:
+            return None
+        try:
+            values = SceneValues(self.scene, self.session)[slab.layer_id]
+        except KeyError:
+            return None
+        head, q, k = cell
+        probs = np.asarray(values, np.float64).reshape(-1, n, n)[head]
+        queries, keys, _ = head_view_points(slab, tokens)
+        pos, wts = head_view_segments(probs, queries, keys, q)
+        top = np.argsort(-np.nan_to_num(probs[q]))[:3]
+        attends = ", ".join(f"{tokens[i]!r} {probs[q, i]:.2f}" for i in top)
+        out = Inspection([f"head {head}: query {q} {tokens[q]!r} attends {attends}"])
+        if len(pos):
+            out.positions, out.weights = pos, wts
+        return out
+
     def inspect(self, picked: Pick | None) -> Inspection:
-        """Contributions of the picked neuron and the kernels of a picked conv layer."""
+        """Contributions of the picked neuron and the kernels of a picked conv layer; the head view
+        of a picked attention probability."""
+        hv = self.head_view(picked)
+        if hv is not None:
+            return hv
         out = Inspection()
         if picked is None or not self.available:
             return out

@@ -42,12 +42,13 @@ def test_rows_and_columns_of_maps_and_planes_get_their_tokens():
     for m in maps:
         mine = [lb for lb in tokens if lb.layer_id == m.layer_id]
         mo = m.mosaic
-        rows = [lb for lb in mine if not lb.vertical]
+        right = m.origin[0] + m.cols * m.u[0]
+        rows = [lb for lb in mine if not lb.vertical and lb.position[0] < m.origin[0]]
         cols = [lb for lb in mine if lb.vertical]
+        head_view = [lb for lb in mine if not lb.vertical and lb.position[0] > right]
         assert len(rows) == mo.tiles_r * 4 and len(cols) == mo.tiles_c * 4
+        assert len(head_view) == 2 * 4 and len(mine) == len(rows) + len(cols) + len(head_view)
         assert [lb.text for lb in rows[:4]] == ["The", "\u2423cat", "\u2423sat", "."]
-        left = m.origin[0]
-        assert all(lb.position[0] < left for lb in rows)            # left of the map
         assert all(lb.position[1] > m.origin[1] for lb in cols)     # above it (rows run down)
         ys = [lb.position[1] for lb in rows[:4]]
         assert ys == sorted(ys, reverse=True)                       # token order down the rows
@@ -55,4 +56,5 @@ def test_rows_and_columns_of_maps_and_planes_get_their_tokens():
     assert all(s.kind in LABELLED_KINDS for s in scene.slabs if s.layer_id in labelled)
     planes = [s for s in scene.slabs if s.kind == "add" and s.rows == 4]
     assert planes and all(s.layer_id in labelled for s in planes)
+    assert scene.tokens == ["The", "\u2423cat", "\u2423sat", "."]
     assert add_token_labels(scene, g, ["a", "b"]) == 0                # another length: nothing fits
