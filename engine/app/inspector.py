@@ -16,6 +16,7 @@ from engine.scene.pick import Pick
 from engine.scene.tokens import head_view_points
 
 TOP_K = 6
+ROW_WEIGHT = 0.5        # a token's query rows outlined in the maps: half-strength highlight
 
 
 @dataclass
@@ -81,9 +82,40 @@ class Inspector:
         top = np.argsort(-np.nan_to_num(probs[q]))[:3]
         attends = ", ".join(f"{tokens[i]!r} {probs[q, i]:.2f}" for i in top)
         out = Inspection([f"head {head}: query {q} {tokens[q]!r} attends {attends}"])
+        rows, rw = self.query_rows(q)
+        pos, wts = np.concatenate([pos, rows]), np.concatenate([wts, rw])
         if len(pos):
-            out.positions, out.weights = pos, wts
+            out.positions, out.weights = pos.astype(np.float32), wts.astype(np.float32)
         return out
+
+    def query_rows(self, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """Outlines of token ``q``'s query row in every head of every attention map: where it
+        attends, in every layer and head at once."""
+        n = len(self.scene.tokens or [])
+        parts = []
+        for s in self.scene.slabs:
+            m = s.mosaic
+            if s.kind == "attention" and n and m.th == n and m.tw == n and s.count % (n * n) == 0:
+                heads = s.count // (n * n)
+                idx = (np.arange(heads)[:, None] * n * n + q * n + np.arange(n)[None, :]).reshape(-1)
+                parts.append(s.outline(idx))
+        seg = np.concatenate(parts) if parts else np.zeros((0, 3))
+        return seg, np.full(len(seg), ROW_WEIGHT)
+
+    def _token_row(self, picked: Pick, out: Inspection) -> None:
+        """A pick on a token's row of a labelled token plane: that token's query rows in every map."""
+        tokens = self.scene.tokens
+        s = picked.slab
+        if not tokens or picked.row is None or s.kind not in ("embedding", "add") or s.mosaic.ntiles != 1 \
+                or s.rows != len(tokens):
+            return
+        seg, w = self.query_rows(int(picked.row))
+        if not len(seg):
+            return
+        out.lines.insert(0, f"token {picked.row} {tokens[picked.row]!r}: its query row outlined in every attention map")
+        out.positions = seg if out.positions is None else np.concatenate([out.positions, seg])
+        out.weights = w if out.weights is None else np.concatenate([out.weights, w])
+        out.positions, out.weights = out.positions.astype(np.float32), out.weights.astype(np.float32)
 
     def inspect(self, picked: Pick | None) -> Inspection:
         """Contributions of the picked neuron and the kernels of a picked conv layer; the head view
@@ -91,6 +123,12 @@ class Inspector:
         hv = self.head_view(picked)
         if hv is not None:
             return hv
+        out = self._inspect(picked)
+        if picked is not None:
+            self._token_row(picked, out)
+        return out
+
+    def _inspect(self, picked: Pick | None) -> Inspection:
         out = Inspection()
         if picked is None or not self.available:
             return out

@@ -35,9 +35,14 @@ def test_pick_on_a_head_draws_its_head_view(minilm):
     probs = np.asarray(slab.values, np.float64).reshape(-1, n, n)[head]
     queries, keys, _ = head_view_points(slab, tokens)
     seg, w = got.positions.reshape(-1, 2, 3), got.weights[0::2]
-    # every line runs from the query column to the key column, right of the map
+    # the head view's lines run from the query column to the key column, right of the map; the rest
+    # outline the query's row in every head (test below)
     right = slab.origin[0] + slab.cols * slab.u[0]
-    assert (seg[:, :, 0] > right).all()
+    hv = np.isclose(seg[:, 0, 0], queries[0, 0], atol=1e-5) & np.isclose(seg[:, 1, 0], keys[0, 0], atol=1e-5)
+    assert hv.sum() and (queries[:, 0] > right).all()
+    assert len(seg) - hv.sum() == 4 * sum(s.count // (n * n) for s in scene.slabs
+                                          if s.kind == "attention" and s.mosaic.th == n == s.mosaic.tw)
+    seg, w = seg[hv], w[hv]
     mine = np.all(np.isclose(seg[:, 0], queries[q], atol=1e-5), axis=1)
     ks = [int(np.argmin(np.linalg.norm(keys - p, axis=1))) for p in seg[mine, 1]]
     assert sorted(ks) == sorted(np.flatnonzero(probs[q] >= MIN_WEIGHT).tolist())
@@ -52,3 +57,19 @@ def test_other_picks_are_no_head_view(minilm):
     plane = next(s for s in scene.slabs if s.kind == "add")
     ins = Inspector(scene, minilm.graph, minilm.model)
     assert ins.head_view(Pick(plane, 1.0, plane.center, 0, 0)) is None
+
+
+def test_picking_a_token_outlines_its_rows_in_every_map(minilm):
+    scene = minilm.scene
+    n = len(scene.tokens)
+    plane = next(s for s in scene.slabs if s.kind == "add" and s.rows == n)
+    got = Inspector(scene, minilm.graph, minilm.model).inspect(Pick(plane, 1.0, plane.center, 3, 2))
+    assert any("token 2 'cat'" in line for line in got.lines)
+    maps = [s for s in scene.slabs if s.kind == "attention" and s.mosaic.th == n == s.mosaic.tw]
+    boxes = sum(s.count // (n * n) for s in maps)              # one box per head of every map
+    seg = got.positions.reshape(-1, 2, 3)
+    outlined = seg[np.isclose(got.weights[0::2], 0.5)]
+    assert len(outlined) == 4 * boxes
+    m = maps[0]
+    top = m.origin[1] + 2 * m.v[1]                             # row 2 of the first tile row spans these y
+    assert np.isclose(outlined[:, :, 1], top, atol=1e-5).any()
