@@ -1,0 +1,87 @@
+"""Render the README's transformer pictures (offscreen, no display needed):
+
+    docs/generate.png   pydoc-gpt halfway through --generate: filled rows, empty rows to come, the
+                        fed token outlined in every plane, the text in the HUD, token labels
+    docs/headview.png   all-MiniLM-L6-v2: a head of layer 1 picked, its head view beside the map
+
+    .venv/bin/python scripts/readme_pictures.py [--size 1600x900]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.app.inspector import Inspector  # noqa: E402
+from engine.pipeline import LiveOptions, load  # noqa: E402
+from engine.render.png import save_png  # noqa: E402
+from engine.render.renderer import render_image  # noqa: E402
+from engine.scene.camera import Camera  # noqa: E402
+from engine.scene.pick import Pick  # noqa: E402
+from engine.scenefile import find_scene, resolve_spec  # noqa: E402
+
+
+def view_of(points: np.ndarray, direction, fov: float = 60.0, aspect: float = 16 / 9, margin: float = 1.1) -> Camera:
+    """A camera looking along ``direction`` that frames ``points``."""
+    d = np.asarray(direction, float)
+    d /= np.linalg.norm(d)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    centre = (lo + hi) / 2
+    radius = float(np.linalg.norm(hi - lo)) / 2
+    t = np.tan(np.radians(fov) / 2) * min(1.0, aspect)
+    return Camera(position=centre - d * margin * radius / t, fov=fov).look_at(centre)
+
+
+def generate_picture(size, out: Path) -> None:
+    spec = resolve_spec(find_scene("scenes/pydoc-gpt.toml"))
+    loaded = load(spec, LiveOptions())
+    sess = loaded.session
+    step = sess.steps * 2 // 3
+    frame = sess.first_frame(step)
+    sc = loaded.scene
+    m = next(s for s in sc.slabs if s.name.endswith("h.0.attn.attention_probs"))
+    cam = Camera(position=sc.camera.position.copy(), fov=sc.camera.fov)
+    cam.position = m.center + 0.42 * (sc.camera.position - m.center) + [0.0, -2.5, 0.0]
+    cam.look_at(m.center + [0.0, -1.0, -6.0])
+    img = render_image(sc, size=size, camera=cam, hud=sess.hud(), highlight=sess.highlight(frame))
+    save_png(img, out)
+    sess.close()
+
+
+def head_view_picture(size, out: Path) -> None:
+    loaded = load(resolve_spec("minilm"), LiveOptions(input="text:the cat sat on the mat because it was warm"))
+    sc = loaded.scene
+    n = len(sc.tokens)
+    slab = next(s for s in sc.slabs if s.name.endswith("layer.1.attention.self.attention_probs"))
+    head, q = 3, sc.tokens.index("it")
+    index = head * n * n + q * n
+    col, row = slab.mosaic.texel(index)
+    got = Inspector(sc, loaded.graph, loaded.model).inspect(Pick(slab, 1.0, slab.center, int(col), int(row)))
+    hv = got.positions.reshape(-1, 3)
+    right = slab.origin[0] + slab.cols * slab.u[0]
+    pts = np.concatenate([slab.corners, hv[hv[:, 0] > right]])
+    cam = view_of(pts, -slab.normal * np.sign(np.dot(sc.camera.position - slab.center, slab.normal))
+                  + [-0.3, -0.25, 0], aspect=size[0] / size[1], margin=0.8)
+    img = render_image(sc, size=size, camera=cam, hud=got.lines, highlight=(got.positions, got.weights))
+    save_png(img, out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1600x900")
+    args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    docs = ROOT / "docs"
+    generate_picture(size, docs / "generate.png")
+    head_view_picture(size, docs / "headview.png")
+    print("wrote docs/generate.png docs/headview.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
