@@ -88,6 +88,25 @@ class Inspector:
             out.positions, out.weights = pos.astype(np.float32), wts.astype(np.float32)
         return out
 
+    def rollout(self, picked: Pick | None) -> Inspection:
+        """Attention rollout from the picked token's output row (else the last token's) back to the
+        input tokens: lines from the last token plane to the first, weighted; the strongest in the HUD."""
+        from engine.compute.rollout import scene_rollout
+        tokens = self.scene.tokens
+        ro = scene_rollout(self.scene, SceneValues(self.scene, self.session)) if tokens else None
+        if ro is None:
+            return Inspection(["attention rollout: no attention maps over labelled tokens in this scene"])
+        q = ro.filled - 1                     # the last token with attention (so far, when generating)
+        if picked is not None and picked.row is not None and picked.slab.mosaic.ntiles == 1 \
+                and picked.slab.rows == len(tokens):
+            q = int(picked.row)
+        w = ro.matrix[q]
+        top = np.argsort(-w)[:4]
+        out = Inspection([f"attention rollout over {len(ro.maps)} layers: token {q} {tokens[q]!r} draws on "
+                          + ", ".join(f"{tokens[k]!r} {w[k]:.2f}" for k in top)])
+        out.positions, out.weights = ro.segments(q)
+        return out
+
     def query_rows(self, q: int) -> tuple[np.ndarray, np.ndarray]:
         """Outlines of token ``q``'s query row in every head of every attention map: where it
         attends, in every layer and head at once."""

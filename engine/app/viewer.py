@@ -46,6 +46,7 @@ class Viewer:
         from engine.app.inspector import Inspector
         self.inspector = Inspector(scene, graph, model, session)
         self.inspect_lines: list[str] = []
+        self.rollout_on = False                  # R: the rollout replaces the pick's inspection until a click
         self._panel = None
         self.worker = None
         self.live_t = 0
@@ -84,6 +85,9 @@ class Viewer:
             self.scene.show_labels = not self.scene.show_labels
         elif key == g.KEY_G:
             self.scene.show_edges = not self.scene.show_edges
+        elif key == g.KEY_R:
+            self.rollout_on = not self.rollout_on
+            self._show_inspection()
         elif key == g.KEY_K:
             self.status = self.path_keys.add(self.scene.camera, time.monotonic())
         elif key == g.KEY_J:
@@ -124,6 +128,7 @@ class Viewer:
         win_w, win_h = g.get_window_size(self.window.handle)
         o, d = self.scene.camera.ray(x, y, (win_w, win_h))
         self.picked = pick(self.scene, o, d)
+        self.rollout_on = False
         self.status = self.picked.describe() if self.picked else "nothing here"
         self._show_inspection()
         if double and self.picked:
@@ -133,14 +138,20 @@ class Viewer:
             self.controls.fly_to(dest, s.center)
             self.status = f"flying to {s.name}"
 
-    def _show_inspection(self) -> None:
-        """Contributions (HUD lines + highlighted edges) and conv kernels (panel) of the pick."""
-        got = self.inspector.inspect(self.picked)
-        self.inspect_lines = got.lines
-        if got.positions is not None:
-            self.renderer.set_highlight(got.positions, got.weights)
+    def _highlight(self, positions, weights) -> None:
+        """Show a pick's segments (None: clear them); a generating session's row outlines pause meanwhile."""
+        if positions is not None:
+            self.renderer.set_highlight(positions, weights)
         else:
             self.renderer.clear_highlight()
+        if hasattr(self.session, "outlines"):
+            self.session.outlines = positions is None
+
+    def _show_inspection(self) -> None:
+        """Contributions (HUD lines + highlighted edges) and conv kernels (panel) of the pick."""
+        got = self.inspector.rollout(self.picked) if self.rollout_on else self.inspector.inspect(self.picked)
+        self.inspect_lines = got.lines
+        self._highlight(got.positions if got.positions is not None and len(got.positions) else None, got.weights)
         if got.panel is not self._panel:        # cached per layer: upload only on change
             self._panel = got.panel
             self.renderer.set_panel(got.panel)
@@ -190,8 +201,8 @@ class Viewer:
         if frame.error is None:
             self.nonfinite = frame.nonfinite
         self.session.apply(frame, t, renderer=self.renderer)
-        if self.picked is not None and frame.error is None:
-            self._show_inspection()              # the picked neuron's inputs follow the live values
+        if (self.picked is not None or self.rollout_on) and frame.error is None:
+            self._show_inspection()              # the pick's inspection (or the rollout) follows the live values
 
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""

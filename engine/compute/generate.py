@@ -145,6 +145,7 @@ class GenerationSession:
         self.capture = StepCapture(model, graph, set(self.shapes))
         self.last: Frame | None = None
         self.label = ""
+        self.outlines = True            # the viewer turns them off while it shows a pick's highlight
         self._frame: GenerationFrame | None = None
         self._sets = None
         self._reset()
@@ -299,7 +300,7 @@ class GenerationSession:
                 renderer.attach_values(s.layer_id, lf.values, lf.scale)
             else:
                 s.values, s.scale, s.signed = lf.values, lf.scale, lf.signed
-        if renderer is not None:
+        if renderer is not None and self.outlines:
             seg, weights = self.highlight(frame)
             if len(seg):
                 renderer.set_highlight(seg, weights)

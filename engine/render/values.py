@@ -38,6 +38,9 @@ def has_extension(name: str) -> bool:
     return any(GL.glGetStringi(GL.GL_EXTENSIONS, i) == name.encode() for i in range(n))
 
 
+SHARE_BYTES = 1 << 20     # layers at least this big are shared with GL from the start, not copied
+
+
 class LayerValues:
     """Buffer textures + far pyramids for a list of slabs (create with a GL context current)."""
 
@@ -69,7 +72,10 @@ class LayerValues:
         for i, s in enumerate(slabs):
             v = s.values
             flat = np.zeros(max(1, int(s.count)), np.float32) if v is None else self._tensor_order(i, v)
-            self.write(i, flat)
+            if self.zero_copy and v is not None and flat.nbytes >= SHARE_BYTES and flat.flags.c_contiguous:
+                self.attach(i, flat)      # big layers: GL reads the scene's own memory (one copy in RAM)
+            else:
+                self.write(i, flat)
             sizes = level_sizes(s.rows, s.cols)
             if sizes:
                 self.far[i] = int(GL.glGenTextures(1))

@@ -73,3 +73,28 @@ def test_picking_a_token_outlines_its_rows_in_every_map(minilm):
     m = maps[0]
     top = m.origin[1] + 2 * m.v[1]                             # row 2 of the first tile row spans these y
     assert np.isclose(outlined[:, :, 1], top, atol=1e-5).any()
+
+
+def test_rollout_matches_the_formula_and_draws_back_to_the_inputs(minilm):
+    from engine.compute.rollout import RESIDUAL, attention_rollout, scene_rollout
+    from engine.compute.unmosaic import SceneValues
+    scene = minilm.scene
+    n = len(scene.tokens)
+    maps = sorted((s for s in scene.slabs if s.name.endswith("attention_probs")), key=lambda s: s.rank)
+    assert len(maps) == 6
+    r = np.eye(n)                                           # written out independently
+    for s in maps:
+        a = np.asarray(s.values, np.float64).reshape(12, n, n).mean(axis=0)
+        a = RESIDUAL * np.eye(n) + (1 - RESIDUAL) * a
+        r = (a / a.sum(axis=1, keepdims=True)) @ r
+    ro = scene_rollout(scene, SceneValues(scene))
+    np.testing.assert_allclose(ro.matrix, r, atol=1e-6)
+    np.testing.assert_allclose(ro.matrix.sum(axis=1), 1.0, atol=1e-6)
+    assert ro.first.rank < ro.last.rank
+    got = Inspector(scene, minilm.graph, minilm.model).rollout(None)
+    assert got.lines[0].startswith(f"attention rollout over 6 layers: token {n - 1}")
+    seg = got.positions.reshape(-1, 2, 3)
+    assert np.allclose(seg[:, 0, 2], ro.last.origin[2]) and np.allclose(seg[:, 1, 2], ro.first.origin[2])
+    assert got.weights.max() == 1.0
+    with pytest.raises(ValueError):
+        attention_rollout([])

@@ -133,3 +133,47 @@ def _keys_k_and_j(env, out):
     p0, p1 = (np.array(e["position"]) for e in spec.camera_path)
     assert np.linalg.norm(p1 - p0) > 0.01               # W moved the camera between the keyframes
     assert "camera path:" in proc.communicate()[0]
+
+
+HIGHLIGHT = np.array([255, 230, 38])           # engine/colormaps/palette.HIGHLIGHT_POSITIVE, 8 bit
+
+
+def _two_shots(env, tmp_path, args, between):
+    """Run the viewer, screenshot, do ``between()``, screenshot again; returns both images."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", *args, "--screenshot-dir", str(tmp_path),
+                             "--max-seconds", "120"], env=dict(env, PYTHONUNBUFFERED="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for_window(env, proc), proc.stderr.read() if proc.poll() is not None else "no window"
+        xdo(env, "mousemove", "400", "300")
+        shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 1, 30)
+        between()
+        xdo(env, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 2, 30)
+        time.sleep(0.3)
+        images = [np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in shots()[:2]]
+        xdo(env, "key", "Escape")
+        assert proc.wait(30) == 0
+        return images
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_viewer_generates_token_by_token(xvfb, tmp_path):
+    a, b = _two_shots(xvfb, tmp_path, ["pydoc-gpt", "--generate", "30", "--input", "text:A list is"],
+                      lambda: time.sleep(4.0))
+    assert np.abs(a[60:140, :500] - b[60:140, :500]).mean() > 0.3, "the generated text did not move on"
+
+
+def test_viewer_r_draws_the_attention_rollout(xvfb, tmp_path):
+    def press_r():
+        time.sleep(0.5)
+        xdo(xvfb, "key", "r")
+        time.sleep(1.0)
+    a, b = _two_shots(xvfb, tmp_path, ["minilm", "--input", "text:the cat sat on the mat"], press_r)
+    lit = lambda img: int((np.abs(img[80:] - HIGHLIGHT).max(axis=2) < 40).sum())  # noqa: E731
+    assert lit(a) == 0 and lit(b) > 50, "R drew no rollout lines"
