@@ -40,14 +40,19 @@ def encode(text: str) -> torch.Tensor:
 
 
 def batches(data: torch.Tensor, batch: int, ctx: int, gen: torch.Generator, copy_frac: float):
-    """Random windows of the text; ``copy_frac`` of them are half a window shown twice, so the model
-    learns to continue what it has seen before in its context (induction heads) early on."""
+    """Random windows of the text; ``copy_frac`` of them are a half window shown twice -- half of
+    those of the text, half of random printable bytes, which only copying can predict -- so the
+    model learns to continue what it has already seen in its context (induction heads)."""
     n_copy = int(round(batch * copy_frac))
+    n_rand = n_copy // 2
     half = ctx // 2
     while True:
         starts = torch.randint(0, len(data) - ctx - 1, (batch,), generator=gen)
         rows = [data[s:s + ctx] for s in starts[n_copy:]]
-        rows += [torch.cat([data[s:s + half], data[s:s + ctx - half]]) for s in starts[:n_copy]]
+        rows += [torch.cat([data[s:s + half], data[s:s + ctx - half]]) for s in starts[n_rand:n_copy]]
+        for _ in range(n_rand):
+            r = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (half,), generator=gen)
+            rows.append(torch.cat([r, r[:ctx - half]]))
         yield torch.stack(rows)
 
 

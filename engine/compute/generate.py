@@ -209,15 +209,18 @@ class GenerationSession:
         return written
 
     def _update_stats(self, lid: int, a: np.ndarray, whole: bool) -> None:
-        finite = np.isfinite(a)
-        bad = ~finite if lid not in self.masks else ~(finite | np.isneginf(a))
-        vals = a[finite] if not finite.all() else a
-        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (np.inf, -np.inf)
+        lo, hi, nbad = (float(a.min()), float(a.max()), 0) if a.size else (np.inf, -np.inf, 0)
+        if not (np.isfinite(lo) and np.isfinite(hi)):          # rare: NaN/Inf (or masked -inf) in the rows
+            finite = np.isfinite(a)
+            bad = ~finite if lid not in self.masks else ~(finite | np.isneginf(a))
+            vals = a[finite]
+            lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (np.inf, -np.inf)
+            nbad = int(bad.sum())
         if whole:
-            self._stats[lid] = (lo, hi, int(bad.sum()))
+            self._stats[lid] = (lo, hi, nbad)
         else:
             plo, phi, pbad = self._stats[lid]
-            self._stats[lid] = (min(plo, lo), max(phi, hi), pbad + int(bad.sum()))
+            self._stats[lid] = (min(plo, lo), max(phi, hi), pbad + nbad)
 
     def step_at(self, t: int) -> int:
         """Display step of animation frame ``t``: steps_per ``frames_per_step`` frames, a hold, again."""
