@@ -425,3 +425,26 @@ def test_vertical_labels_run_upwards(ctx):
     light = img.astype(int).min(axis=2) > 60
     ys, xs = np.nonzero(light)
     assert ys.size and np.ptp(ys) > 2 * np.ptp(xs)          # taller than wide
+
+
+def test_dense_weight_fans_never_hide_the_activations_behind(ctx):
+    """A fan of 3000 weight edges in front of a bright slab: the slab keeps its colour (lines are
+    max-blended: they may brighten, never cover), and over the background the fan is a faint veil,
+    not a solid sheet."""
+    from engine.render.passes.edges import DENSE_REF
+    rng = np.random.default_rng(0)
+    n = 3000
+    assert n > DENSE_REF
+    a = np.c_[rng.uniform(-3, -1, n), rng.uniform(-1, 1, n), np.full(n, 2.0)]      # in front of both slabs
+    b = np.c_[rng.uniform(1, 3, n), rng.uniform(-1, 1, n), np.full(n, 2.0)]
+    pos = np.stack([a, b], axis=1).reshape(-1, 3)
+    w = np.repeat(rng.uniform(-1, 1, n), 2)
+    fan = EdgeSet("weights", pos, w)
+    plain = render_image(two_slab_scene(), size=(W, H), samples=0).astype(int)
+    img = render_image(two_slab_scene(edges=[fan]), size=(W, H), samples=0).astype(int)
+    cam = camera()
+    bright = project(cam, np.array([-2.0, 0.0, 0.0]))                                  # the high slab
+    assert (px(img, bright) >= px(plain, bright) - 3).all()                            # not covered
+    gap = project(cam, np.array([0.0, 0.0, 2.0]))                                      # only background behind
+    assert px(img, gap).mean() < 0.35 * 255
+    assert px(img, gap).mean() > px(plain, gap).mean() + 3                             # but the fan is there
