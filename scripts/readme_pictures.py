@@ -3,6 +3,7 @@
     docs/generate.png   pydoc-gpt halfway through --generate: filled rows, empty rows to come, the
                         fed token outlined in every plane, the text in the HUD, token labels
     docs/headview.png   all-MiniLM-L6-v2: a head of layer 1 picked, its head view beside the map
+    docs/modelview.png  scenes/minilm-heads.toml: the layers x heads floor grid under the network
 
     .venv/bin/python scripts/readme_pictures.py [--size 1600x900]
 """
@@ -71,6 +72,17 @@ def head_view_picture(size, out: Path) -> None:
     save_png(img, out)
 
 
+def model_view_picture(size, out: Path) -> None:
+    loaded = load(resolve_spec(find_scene("scenes/minilm-heads.toml")), LiveOptions())
+    sc = loaded.scene
+    maps = sorted((s for s in sc.slabs if s.name.endswith("attention_probs")), key=lambda s: s.rank)
+    a, b = maps[0], maps[-1]
+    target = (a.center + b.center) / 2
+    length = float(np.linalg.norm(a.center - b.center))
+    cam = Camera(position=target + np.array([0.55, 0.32, 0.45]) * length).look_at(target)
+    save_png(render_image(sc, size=size, camera=cam), out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1600x900")
@@ -79,7 +91,8 @@ def main() -> int:
     docs = ROOT / "docs"
     generate_picture(size, docs / "generate.png")
     head_view_picture(size, docs / "headview.png")
-    print("wrote docs/generate.png docs/headview.png")
+    model_view_picture(size, docs / "modelview.png")
+    print("wrote docs/generate.png docs/headview.png docs/modelview.png")
     return 0
 
 

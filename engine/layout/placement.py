@@ -57,6 +57,7 @@ class LayoutOptions:
     gap: float = field(default=1.5, metadata={"min": 0})                # between ranks along -z
     spread: float = field(default=0.08, metadata={"min": 0})            # extra gap per unit of the ranks' extent
     max_aspect: float = field(default=4.0, metadata={"above": 0})       # widest width:height of a slab
+    model_view: bool = False     # attention maps as a floor grid under the network: a row of heads per layer
 
 
 @dataclass
@@ -135,4 +136,36 @@ def layout_graph(graph: LayerGraph, options: LayoutOptions | None = None, **over
                                       np.array([0.0, -row_h[i], 0.0]), r)
             x += w + side_gap
         prev_extent = extent
+    if o.model_view:
+        _model_view(graph, placements, texel, gap, 2 * max_extent)
     return Layout(placements, edges, texel, hidden)
+
+
+def _is_map(shape: tuple[int, ...]) -> bool:
+    """An attention map: batch x heads x queries x keys, queries == keys."""
+    return len(shape) == 4 and shape[2] == shape[3] and shape[1] >= 1
+
+
+def _model_view(graph: LayerGraph, placements: dict[int, Placement], texel: float, gap: float,
+                width: float) -> None:
+    """BertViz's model view in 3D: every attention map leaves the network for a floor below it, laid
+    flat as one row of its heads (keys along x, queries along -z, facing up), at its layer's depth, so
+    the floor is a layers x heads grid to fly over, each layer under the part of the network it
+    belongs to. Maps are as large as the room between layers (depth) and ``width`` allow."""
+    shapes = {l.id: tuple(int(v) for v in l.shape) for l in graph.layers}
+    maps = sorted((i for i in placements if _is_map(shapes[i])), key=lambda i: -placements[i].origin[2])
+    if not maps:
+        return
+    lowest = min(float(p.origin[1] - p.height) for p in placements.values())
+    floor = lowest - 4 * gap
+    zs = [float(placements[i].origin[2]) for i in maps]
+    spacing = min((a - b for a, b in zip(zs, zs[1:])), default=np.inf)
+    for i in maps:
+        _, heads, n, _ = shapes[i]
+        t = min(0.85 * spacing / n, width / (heads * n)) if np.isfinite(spacing) else width / (heads * n)
+        t = max(t, min(texel, 0.85 * spacing / n))
+        m = Mosaic(heads * n * n, heads, n, n, 1, heads)
+        p = placements[i]
+        span = m.cols * t
+        placements[i] = Placement(i, m, np.array([-span / 2, floor, float(p.origin[2])]),
+                                  np.array([t, 0.0, 0.0]), np.array([0.0, 0.0, -t]), p.rank)
