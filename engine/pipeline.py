@@ -88,7 +88,24 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
             raise ModelError(f"model {name!r} failed on input {live.input!r}: {frame.error}")
     if graph.family == "language" and not live.live:
         _label_tokens(loaded, getattr(loaded.session, "source", None), live.input)
+    elif graph.family == "image" and not live.live:
+        _label_patches(loaded, getattr(loaded.session, "source", None))
     return loaded
+
+
+def _label_patches(loaded: Loaded, source) -> None:
+    """A vision transformer's token rows labelled with thumbnails of the input's patches."""
+    from engine.compute.patches import patch_tokens
+    from engine.scene.tokens import add_token_labels
+    maps = [l.shape for l in loaded.graph.layers if l.kind == "attention" and len(l.shape) == 4
+            and l.shape[2] == l.shape[3]]
+    if not maps:
+        return
+    inputs = source.frame(0, False) if source is not None else loaded.example
+    images = [t for t in (inputs.tensors() if inputs is not None else []) if getattr(t, "dim", lambda: 0)() == 4]
+    got = patch_tokens(images[0][0], int(maps[0][2])) if images else None
+    if got is not None:
+        add_token_labels(loaded.scene, loaded.graph, *got)
 
 
 def _label_tokens(loaded: Loaded, source, input_spec: str | None) -> None:

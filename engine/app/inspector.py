@@ -77,7 +77,7 @@ class Inspector:
             return None
         head, q, k = cell
         probs = np.asarray(values, np.float64).reshape(-1, n, n)[head]
-        queries, keys, _ = head_view_points(slab, tokens)
+        queries, keys, _ = head_view_points(slab, tokens, self.scene.token_images)
         pos, wts = head_view_segments(probs, queries, keys, q)
         top = np.argsort(-np.nan_to_num(probs[q]))[:3]
         attends = ", ".join(f"{tokens[i]!r} {probs[q, i]:.2f}" for i in top)

@@ -43,6 +43,7 @@ class Scene:
         self.show_labels = show_labels
         self.lod_px = lod_px              # texel size on screen above which a slab is drawn as points
         self.tokens: list[str] | None = None   # the input's token texts, when the scene is labelled with them
+        self.token_images: list | None = None  # per token, the picture its labels show (image patches) or None
 
     # ---- groups
     def nodes_of(self, cls: type) -> list:

@@ -38,28 +38,39 @@ def _labelled(slab: Slab, shape: tuple[int, ...], n: int) -> tuple[int, int, boo
     return None
 
 
-def _width(text: str, h: float) -> float:
-    """Estimated world width of a label ``h`` tall (the label font's average advance)."""
-    return 0.62 * h * max(1, len(text))
+def _width(text: str, h: float, picture: bool = False) -> float:
+    """Estimated world width of a label ``h`` tall (the label font's average advance; a picture: square)."""
+    return h if picture else 0.62 * h * max(1, len(text))
 
 
-def head_view_points(slab: Slab, texts: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+def _label(text: str, pos: np.ndarray, h: float, layer_id: int, picture, vertical: bool = False) -> Label:
+    color = (1.0, 1.0, 1.0, 1.0) if picture is not None else TOKEN_COLOR     # pictures in their own colours
+    return Label(text, pos, h, color, layer_id, TOKEN_MIN_PX, TOKEN_MAX_PX, vertical, picture)
+
+
+def head_view_points(slab: Slab, texts: list[str], pictures: list | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """The head view's query and key columns of an attention map and their labels' height."""
     n = len(texts)
+    pictures = pictures or [None] * n
     h = 0.8 * slab.rows * float(np.linalg.norm(slab.v)) / n
-    room = max(_width(t, h) for t in texts) + 0.6 * h
+    room = max(_width(t, h, p is not None) for t, p in zip(texts, pictures)) + 0.6 * h
     q, k = head_view_columns(slab, n, room)
     return q, k, h
 
 
-def add_token_labels(scene: Scene, graph: LayerGraph, tokens: list[str]) -> int:
-    """Label the rows (and attention maps' columns) of the scene's token planes with ``tokens``;
-    returns how many labels were added."""
+def add_token_labels(scene: Scene, graph: LayerGraph, tokens: list[str],
+                     images: list[np.ndarray | None] | None = None) -> int:
+    """Label the rows (and attention maps' columns) of the scene's token planes with ``tokens``
+    (``images``: a picture per token shown instead of its text, e.g. a ViT's image patches; names
+    must then be unique per picture); returns how many labels were added."""
     n = len(tokens)
     if n == 0:
         return 0
+    pics = list(images) if images is not None else [None] * n
+    if len(pics) != n:
+        raise ValueError(f"{len(pics)} token images for {n} tokens")
     texts = [token_text(t) for t in tokens]
-    scene.tokens = texts
+    scene.tokens, scene.token_images = texts, pics
     shapes = {l.id: tuple(l.shape[1:]) for l in graph.layers}
     added: list[Label] = []
     for s in scene.slabs:
@@ -75,25 +86,23 @@ def add_token_labels(scene: Scene, graph: LayerGraph, tokens: list[str]) -> int:
         for tr in range(tiles_r):
             for q, text in enumerate(texts):
                 row = tr * n + q + 0.5
-                width = _width(text, h) + 0.6 * h
+                width = _width(text, h, pics[q] is not None) + 0.6 * h
                 pos = s.origin + row * s.v - width * uh + 0.4 * h * vh
-                added.append(Label(text, pos, h, TOKEN_COLOR, s.layer_id, TOKEN_MIN_PX, TOKEN_MAX_PX))
+                added.append(_label(text, pos, h, s.layer_id, pics[q]))
         if columns:                                   # the head view's two columns
-            qs, ks, hh = head_view_points(s, texts)
-            for text, qp, kp in zip(texts, qs, ks):
+            qs, ks, hh = head_view_points(s, texts, pics)
+            for text, qp, kp, pic in zip(texts, qs, ks, pics):
                 lift = 0.4 * hh * vh
-                added.append(Label(text, qp - (_width(text, hh) + 0.3 * hh) * uh + lift, hh, TOKEN_COLOR,
-                                   s.layer_id, TOKEN_MIN_PX, TOKEN_MAX_PX))
-                added.append(Label(text, kp + 0.3 * hh * uh + lift, hh, TOKEN_COLOR, s.layer_id, TOKEN_MIN_PX,
-                                   TOKEN_MAX_PX))
+                added.append(_label(text, qp - (_width(text, hh, pic is not None) + 0.3 * hh) * uh + lift, hh,
+                                    s.layer_id, pic))
+                added.append(_label(text, kp + 0.3 * hh * uh + lift, hh, s.layer_id, pic))
         if columns:
             g = 0.8 * du
             for tc in range(tiles_c):
                 for k, text in enumerate(texts):
                     col = tc * n + k + 0.5
                     pos = s.origin + col * s.u - 0.5 * g * uh - 0.5 * g * vh
-                    added.append(Label(text, pos, g, TOKEN_COLOR, s.layer_id, TOKEN_MIN_PX, TOKEN_MAX_PX,
-                                       vertical=True))
+                    added.append(_label(text, pos, g, s.layer_id, pics[k], vertical=True))
         if len(added) > MAX_TOKEN_LABELS:
             break
     scene.labels.extend(added[:MAX_TOKEN_LABELS])

@@ -448,3 +448,16 @@ def test_dense_weight_fans_never_hide_the_activations_behind(ctx):
     gap = project(cam, np.array([0.0, 0.0, 2.0]))                                      # only background behind
     assert px(img, gap).mean() < 0.35 * 255
     assert px(img, gap).mean() > px(plain, gap).mean() + 3                             # but the fan is there
+
+
+def test_picture_labels_show_their_picture(ctx):
+    """A token label with a picture (an image patch) draws the picture's colours, not text."""
+    pic = np.zeros((16, 16, 3), np.uint8)
+    pic[..., 0] = 230                                                  # red patch
+    lab = Label("patch 0,0", np.array([-0.1, -0.1, 0.0]), height=0.2, color=(1, 1, 1, 1), min_px=0, max_px=0,
+                image=pic)
+    sc = two_slab_scene(labels=[lab])
+    sc.camera = Camera(position=np.array([0.0, 0.0, 1.0]))
+    img = render_image(sc, size=(W, H), samples=0).astype(int)
+    red = (img[..., 0] > 180) & (img[..., 1] < 60) & (img[..., 2] < 60)
+    assert red.sum() > 100

@@ -66,9 +66,26 @@ def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int
     return verts.reshape(n * 6, STRIDE)
 
 
-def _image(text: str, vertical: bool, font_px: int) -> np.ndarray:
-    im = render_label(text, font_px)
+def _image(text: str, vertical: bool, font_px: int, picture: np.ndarray | None = None) -> np.ndarray:
+    """A label's atlas image: its text rendered, or its picture (an image patch) as a framed square
+    of the text's height; turned for vertical labels."""
+    im = render_label(text, font_px) if picture is None else _framed(picture, font_px)
     return np.ascontiguousarray(np.rot90(im)) if vertical else im
+
+
+def _framed(picture: np.ndarray, font_px: int) -> np.ndarray:
+    """``picture`` (h, w, 3) uint8 scaled (nearest) to the text labels' height, with a thin dark frame."""
+    from PIL import Image
+    h = render_label("x", font_px).shape[0]
+    pic = np.asarray(picture, np.uint8)[..., :3]
+    w = max(1, round(h * pic.shape[1] / max(1, pic.shape[0])))
+    out = np.zeros((h, w, 4), np.uint8)
+    out[..., 3] = 255
+    b = max(1, h // 16)
+    inner = Image.fromarray(pic).resize((max(1, w - 2 * b), max(1, h - 2 * b)), Image.NEAREST)
+    out[b:h - b, b:w - b, :3] = np.asarray(inner)
+    out[..., :3] = np.where(out[..., :3] == 0, 8, out[..., :3])
+    return out
 
 
 @register_pass
@@ -97,9 +114,10 @@ class LabelPass(Pass):
         if not labels:
             return
         texts = list(dict.fromkeys((lb.text, lb.vertical) for lb in labels))
+        pictures = {lb.text: lb.image for lb in labels if lb.image is not None}
         mt = self.shared.max_texture
         for font_px in FONT_PX:
-            atlas, boxes = pack_atlas([_image(t, v, font_px) for t, v in texts], width=min(4096, mt))
+            atlas, boxes = pack_atlas([_image(t, v, font_px, pictures.get(t)) for t, v in texts], width=min(4096, mt))
             if atlas.shape[0] <= mt and atlas.shape[1] <= mt:
                 break
         else:

@@ -4,7 +4,7 @@ a label keeps a readable size: it fades out below ``min_px`` pixels tall (too sm
 what makes far overviews a blur) and stops growing above ``max_px``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,8 @@ class Label:
     min_px: float = SLAB_MIN_PX    # screen height (pixels) below which the label fades out; 0: never
     max_px: float = SLAB_MAX_PX    # screen height above which it stops growing; 0: no limit
     vertical: bool = False         # text runs bottom to top (a column's token); ``height`` is the glyph height
+    image: np.ndarray | None = field(default=None, repr=False)   # (h, w, 3) uint8 shown instead of the text
+                                   # (an image patch token); ``text`` then only names it (same text, same image)
 
 
 def build_labels(ctx) -> list[Label]:
