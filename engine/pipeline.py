@@ -72,7 +72,7 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
         live.temperature = live.temperature or float(spec.input.get("temperature", 0.0))
     if live.generate:
         return _load_generating(spec, live)
-    model, example, name, graph = _load_and_record(spec, capture=not live.active)
+    model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live))
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:
@@ -163,13 +163,23 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     return Loaded(spec, graph, scene, model, example, session)
 
 
-def _load_and_record(spec: SceneSpec, *, capture: bool):
-    """(model, example inputs, name, LayerGraph): the spec's model recorded once on its example."""
+def _text_of(live: LiveOptions) -> str | None:
+    """The text of a still ``--input text:...`` (a live run keeps the example's length)."""
+    spec = live.input
+    return spec[5:] if isinstance(spec, str) and spec.startswith("text:") and not live.live else None
+
+
+def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None):
+    """(model, example inputs, name, LayerGraph): the spec's model recorded once on its example --
+    resized to ``text``'s length for a language model given a text, so the scene holds all of it."""
     from engine.model.recorder import record
     from engine.model.registry import load_model
 
-    model, example, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                               input_dtype=spec.input_dtype)
+    model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
+                                              input_dtype=spec.input_dtype)
+    if text is not None and example is not None and spec.input_shape is None:
+        from engine.compute.input_sources.text import text_example
+        example = text_example(example, text, spec.model, model) or example
     return model, example, name, record(model, example, capture=capture, name=name)
 
 

@@ -86,3 +86,34 @@ def _guess(req: InputRequest) -> InputSource | None:
 
 
 register_input(InputKind("text", "text:... (language models)", prefix="text:", open=_open, guess=_guess))
+
+
+def text_example(example: ExampleInputs, text: str, model_spec: str, model) -> ExampleInputs | None:
+    """The example resized to ``text``'s own length (its ids, an all-ones mask, zero token types), so a
+    language model sees the whole text rather than the example's made-up length; None when the example
+    has other sequence-long inputs this cannot rebuild. Raises InputError when the text is longer than
+    the model's context."""
+    from engine.model.example import vocab_size
+    from engine.model.generation import context_length
+    ids_loc, mask_loc, types_loc = token_locs(example)
+    if ids_loc is None or not text.strip():
+        return None
+    ids_t = tensor_at(example, ids_loc)
+    seq = int(ids_t.shape[-1])
+    known = {loc for loc in (ids_loc, mask_loc, types_loc) if loc is not None}
+    if ids_t.dim() != 2 or any(loc not in known and t.dim() >= 1 and int(t.shape[-1]) == seq
+                               for loc, t in _img.example_leaves(example)):
+        return None
+    encoder = _text.encoder_for(canonical_name(model_spec), vocab_size(model) or 1)
+    enc = encoder.encode(text, len(text.encode("utf-8")) + 8)
+    ids = enc.ids[:enc.n_tokens]
+    ctx = context_length(model)
+    if ctx is not None and len(ids) > ctx:
+        raise InputError(f"the text is {len(ids)} tokens, longer than the model's context of {ctx}; shorten it")
+    n = len(ids)
+    new = {ids_loc: torch.tensor([ids], dtype=ids_t.dtype)}
+    if mask_loc is not None:
+        new[mask_loc] = torch.ones((1, n), dtype=tensor_at(example, mask_loc).dtype)
+    if types_loc is not None:
+        new[types_loc] = torch.zeros((1, n), dtype=tensor_at(example, types_loc).dtype)
+    return _img.rebuild(example, new)
