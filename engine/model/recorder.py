@@ -34,14 +34,16 @@ from engine.model.graph import Edge, Layer, LayerGraph
 from engine.model.inputs import ExampleInputs, shape_text
 from engine.model.kinds import ATOMIC_MODULES, module_attrs, module_kind
 from engine.model.ops import IGNORE, PASS, WRITE, op_kind, policy
+from engine.model.recurrent import RNN_MODULES, rnn_state_names, rnn_state_shape, rnn_states
 from engine.model.tensors import flat_tensors, infer_family, item0, item0_numpy, to_device, to_example_inputs
 from engine.model.topk import RecordedLayer, make_top
 
 __all__ = ["record", "ExampleInputs", "to_example_inputs", "infer_family", "ATOMIC_MODULES"]
 
 # What a recorded node is. _ATTN: attention probabilities computed from an SDPA call's or an
-# nn.MultiheadAttention call's arguments (engine/model/attention.py), which the model never materialises.
-_FUNC, _LEAF, _INPUT, _ATTN = 0, 1, 2, 3
+# nn.MultiheadAttention call's arguments (engine/model/attention.py), which the model never materialises;
+# _RNN: one layer and direction's hidden or cell sequence of an LSTM/GRU/RNN (engine/model/recurrent.py).
+_FUNC, _LEAF, _INPUT, _ATTN, _RNN = 0, 1, 2, 3, 4
 
 
 class _Recorder(TorchFunctionMode):
@@ -149,6 +151,26 @@ class _Recorder(TorchFunctionMode):
         self.nodes.append([_ATTN, obj, self.stack[-1], qk_srcs, shape, torch.float32, values, None, call])
         return [idx] + [s for s in srcs if s not in qk_srcs]
 
+    def _rnn_nodes(self, mod, args, kwargs, srcs: list[int], call: int) -> list[int]:
+        """Append a _RNN node per layer, direction and state of an LSTM/GRU/RNN call, chained layer
+        on layer (layer 0 fed by the module's inputs and initial states); returns the sources of the
+        module's output: the top layer's hidden sequences."""
+        shape = rnn_state_shape(mod, args)
+        if shape is None or not srcs:
+            return srcs
+        names = rnn_state_names(mod)
+        states = rnn_states(mod, args, kwargs) if self.grab else [None] * len(names)
+        feed, layer = list(srcs), []
+        for j, (name, t) in enumerate(zip(names, states)):
+            k = int(name.split(".")[0][5:])
+            if layer and k != layer[0][0]:                 # next layer: fed by this one's hidden sequences
+                feed, layer = [i for _, i, n in layer if n.endswith(".h")], []
+            idx = len(self.nodes)
+            self.nodes.append([_RNN, (mod, j), self.stack[-1], list(feed), shape, torch.float32,
+                               self.grab(t) if self.grab else None, None, call])
+            layer.append((k, idx, name))
+        return [i for _, i, n in layer if n.endswith(".h")]          # the inputs reach the output through them
+
     def _sdpa_probs(self, args, kwargs, srcs: list[int], call: int) -> list[int]:
         return self._attention_node(lambda shape_only: sdpa_shape(args, kwargs) if shape_only
                                     else sdpa_probs_of_call(args, kwargs), sdpa_inputs(args, kwargs), srcs, SDPA, call)
@@ -219,6 +241,8 @@ class _Recorder(TorchFunctionMode):
                 return
             idx = srcs[0]
         else:
+            if isinstance(mod, RNN_MODULES):
+                srcs = self._rnn_nodes(mod, args, kwargs, srcs, call)
             if isinstance(mod, nn.MultiheadAttention):
                 srcs = self._attention_node(lambda shape_only: mha_shape(mod, args, kwargs) if shape_only
                                             else mha_probs(mod, args, kwargs), mha_inputs(args, kwargs), srcs, mod,
@@ -398,6 +422,13 @@ def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_ten
                 if id(mod) not in top_cache:
                     top_cache[id(mod)] = make_top(mod, int(top_k))
                 top = top_cache[id(mod)]
+        elif typ == _RNN:
+            mod, j = obj
+            base = names.get(id(mod))
+            site = ("rnn", base, call, j) if base is not None else None
+            sn = base if base else scope_name(mod)
+            lname = unique(f"{sn}.{rnn_state_names(mod)[j]}")
+            kind, op, nparams = "recurrent", "rnn_state", 0
         elif typ == _ATTN:
             if obj == SDPA:
                 sn = scope_name(scope)

@@ -30,6 +30,7 @@ from engine.model.attention import MapBuffers, is_sdpa, mha_probs, sdpa_probs_of
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.kinds import ATOMIC_MODULES
+from engine.model.recurrent import rnn_states
 from engine.model.tensors import flat_tensors, item0, to_device
 
 __all__ = ["Replayer", "ReplayMismatch"]
@@ -127,6 +128,7 @@ class Replayer:
         self.func_sites: dict[int, int] = {}                # call index -> layer id
         self.attn_sites: dict[int, int] = {}                # SDPA call index -> its probabilities' layer id
         self.mha_sites: dict[int, dict[int, int]] = {}      # id(MultiheadAttention) -> {k-th call: layer id}
+        self.rnn_sites: dict[int, dict[int, dict[int, int]]] = {}   # id(LSTM...) -> {k-th call: {state: layer id}}
         self.input_sites: dict[int, int] = {}
         self.shapes: dict[int, tuple] = {}
         self.unplayable: list[str] = []
@@ -146,6 +148,8 @@ class Replayer:
                 self.attn_sites[int(site[1])] = lid
             elif site[0] == "mha" and site[1] in mods:
                 self.mha_sites.setdefault(id(mods[site[1]]), {})[int(site[2])] = lid
+            elif site[0] == "rnn" and site[1] in mods:
+                self.rnn_sites.setdefault(id(mods[site[1]]), {}).setdefault(int(site[2]), {})[int(site[3])] = lid
             elif site[0] == "input":
                 self.input_sites[int(site[1])] = lid
             else:
@@ -199,6 +203,7 @@ class Replayer:
         r, mode, key = self, self._mode, id(mod)
         sites = self.leaf_sites.get(key)
         attn = self.mha_sites.get(key)
+        rnn = self.rnn_sites.get(key)
         is_top = _C._get_function_stack_at
         get_ident = threading.get_ident
 
@@ -221,12 +226,18 @@ class Replayer:
                 if r._watch is not None:
                     r._watch_pre(mod, args)
                 out = orig(*args, **kwargs)
-                if sites is not None or attn is not None:
+                if sites is not None or attn is not None or rnn is not None:
                     k = r._calls.get(key, 0)
                     r._calls[key] = k + 1
                     alid = attn.get(k) if attn is not None else None
                     if alid is not None:
                         r._capture(alid, mha_probs(mod, args, kwargs, r.maps, alid))
+                    states = rnn.get(k) if rnn is not None else None
+                    if states:                   # every layer's states, recomputed from the weights
+                        seqs = rnn_states(mod, args, kwargs)
+                        for j, slid in states.items():
+                            if j < len(seqs):
+                                r._capture(slid, seqs[j])
                     lid = sites.get(k) if sites is not None else None
                     if lid is not None:
                         return r._take(lid, out)

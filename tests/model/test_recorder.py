@@ -327,7 +327,12 @@ def test_recurrent(cell):
     assert rnn.kind == "recurrent" and rnn.op == cell.upper() and rnn.shape == (1, 16, 64)
     assert rnn.attrs["hidden_size"] == 64 and rnn.params == sum(p.numel() for p in model.rnn.parameters())
     assert g.layer("head").shape == (1, 10)
-    assert [(g.layers[e.src].name, g.layers[e.dst].name) for e in g.edges] == [("input", "rnn"), ("rnn", "head")]
+    states = ["rnn.layer0.h", "rnn.layer0.c", "rnn.layer1.h", "rnn.layer1.c"] if cell == "lstm" else \
+        ["rnn.layer0.h", "rnn.layer1.h"]
+    assert [l.name for l in g.layers if l.op == "rnn_state"] == states          # every layer's states
+    edges = {(g.layers[e.src].name, g.layers[e.dst].name) for e in g.edges}
+    assert ("input", "rnn.layer0.h") in edges and ("rnn.layer0.h", "rnn.layer1.h") in edges
+    assert ("rnn.layer1.h", "rnn") in edges and ("rnn", "head") in edges and ("input", "rnn") not in edges
     with torch.no_grad():
         expected = model.rnn(inputs.args[0])[0][0].numpy()
     np.testing.assert_allclose(rnn.values, expected, rtol=1e-5, atol=1e-6)
