@@ -107,6 +107,42 @@ class Inspector:
         out.positions, out.weights = ro.segments(q)
         return out
 
+    def _gates(self, layer, index: int) -> list[str]:
+        """HUD lines: the gates of a picked recurrent state's unit at its step, from the layer below's
+        output at that step and this layer's previous step (engine/model/recurrent.py)."""
+        import torch
+
+        from engine.model.recurrent import rnn_gates, rnn_state_of
+        site = layer.site
+        mod = dict(self.model.named_modules()).get(site[1]) if site and site[0] == "rnn" else None
+        if mod is None:
+            return []
+        if not getattr(mod, "batch_first", False):
+            return ["gates: shown for batch_first recurrent modules (this one is time-major)"]
+        k, d, _ = rnn_state_of(mod, int(site[3]))
+        steps, n = layer.shape[1], layer.shape[2]
+        t, unit = divmod(int(index), n)
+        values = SceneValues(self.scene, self.session)
+        base = layer.name.rsplit(".", 1)[0]
+        by_name = {l.name: l for l in self.graph.layers}
+        feed = [e.src for e in self.graph.edges if e.dst == layer.id]
+        try:
+            x = np.concatenate([np.asarray(values[s]).reshape(steps, -1)[t] for s in feed])
+            h_seq = np.asarray(values[by_name[base + ".h"].id]).reshape(steps, n)
+            c_layer = by_name.get(base + ".c")
+            c_seq = np.asarray(values[c_layer.id]).reshape(steps, n) if c_layer is not None else None
+        except KeyError:
+            return ["gates: the layer below or this layer's states are not shown"]
+        prev = t + 1 if d else t - 1
+        first = prev < 0 or prev >= steps
+        h_prev = np.zeros(n) if first else h_seq[prev]
+        c_prev = None if c_seq is None else (np.zeros(n) if first else c_seq[prev])
+        g = rnn_gates(mod, k, d, torch.as_tensor(x), torch.as_tensor(h_prev),
+                      None if c_prev is None else torch.as_tensor(c_prev), unit)
+        text = "   ".join(f"{name} {v:+.3f}" for name, v in g.items())
+        return [f"{type(mod).__name__} layer {k}{' reverse' if d else ''}, step {t}, unit {unit}"
+                + (" (initial state taken as 0)" if first else "") + ":", f"  {text}"]
+
     def query_rows(self, q: int) -> tuple[np.ndarray, np.ndarray]:
         """Outlines of token ``q``'s query row in every head of every attention map: where it
         attends, in every layer and head at once."""
@@ -153,6 +189,9 @@ class Inspector:
             return out
         layer = self._layers.get(picked.slab.layer_id)
         if layer is None:
+            return out
+        if layer.op == "rnn_state" and picked.index is not None:
+            out.lines.extend(self._gates(layer, picked.index))
             return out
         if layer.kind == "conv":
             out.panel, summary = self._kernels(layer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["RNN_MODULES", "rnn_state_names", "rnn_states", "rnn_state_shape"]
+__all__ = ["RNN_MODULES", "rnn_state_names", "rnn_states", "rnn_state_shape", "rnn_state_of", "rnn_gates"]
 
 RNN_MODULES = (nn.LSTM, nn.GRU, nn.RNN)
 
@@ -107,3 +107,43 @@ def rnn_states(mod: nn.Module, args, kwargs=None) -> list[Tensor]:
             layer_out.append(hseq)
         inp = torch.cat(layer_out, dim=-1) if dirs > 1 else layer_out[0]
     return out
+
+
+def rnn_state_of(mod: nn.Module, j: int) -> tuple[int, int, str]:
+    """(layer, direction, "h" or "c") of state layer ``j``."""
+    name = rnn_state_names(mod)[j]
+    parts = name.split(".")
+    return int(parts[0][5:]), int("reverse" in parts), parts[-1]
+
+
+@torch.no_grad()
+def rnn_gates(mod: nn.Module, k: int, d: int, x: Tensor, h_prev: Tensor, c_prev: Tensor | None,
+              unit: int) -> dict[str, float]:
+    """The gates of one unit at one step of layer ``k``, direction ``d``, from that step's input
+    ``x`` (features,) and the previous hidden (and cell) state (hidden,): LSTM input / forget / cell
+    candidate / output gates and the new c and h; GRU reset / update / candidate and the new h; RNN
+    the pre-activation and h."""
+    sfx = f"l{k}" + ("_reverse" if d else "")
+    w_ih, w_hh = getattr(mod, f"weight_ih_{sfx}"), getattr(mod, f"weight_hh_{sfx}")
+    b_ih = getattr(mod, f"bias_ih_{sfx}") if mod.bias else None
+    b_hh = getattr(mod, f"bias_hh_{sfx}") if mod.bias else None
+    n = mod.hidden_size
+    x, h_prev = x.to(w_ih.dtype), h_prev.to(w_hh.dtype)
+    parts = w_ih.shape[0] // n
+    rows = [unit + p * n for p in range(parts)]
+    gi = w_ih[rows] @ x + (b_ih[rows] if b_ih is not None else 0)
+    gh = w_hh[rows] @ h_prev + (b_hh[rows] if b_hh is not None else 0)
+    if isinstance(mod, nn.LSTM):
+        i, f, g, o = torch.sigmoid(gi[0] + gh[0]), torch.sigmoid(gi[1] + gh[1]), torch.tanh(gi[2] + gh[2]), \
+            torch.sigmoid(gi[3] + gh[3])
+        c = f * float(c_prev[unit]) + i * g
+        return {"input gate": float(i), "forget gate": float(f), "cell candidate": float(g),
+                "output gate": float(o), "c": float(c), "h": float(o * torch.tanh(c))}
+    if isinstance(mod, nn.GRU):
+        r, z = torch.sigmoid(gi[0] + gh[0]), torch.sigmoid(gi[1] + gh[1])
+        cand = torch.tanh(gi[2] + r * gh[2])
+        return {"reset gate": float(r), "update gate": float(z), "candidate": float(cand),
+                "h": float((1 - z) * cand + z * float(h_prev[unit]))}
+    pre = gi[0] + gh[0]
+    h = torch.relu(pre) if getattr(mod, "nonlinearity", "tanh") == "relu" else torch.tanh(pre)
+    return {"pre-activation": float(pre), "h": float(h)}

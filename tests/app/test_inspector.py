@@ -51,3 +51,28 @@ def test_conv_pick_shows_kernels_and_model_less_viewer_skips(loaded):
     bare = Inspector(scene).inspect(pick_of(scene, conv.id, 100))
     assert bare.lines == [] and bare.positions is None and bare.panel is None
     assert Inspector(scene, g, loaded.model).inspect(None).positions is None
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_recurrent_pick_shows_its_gates(cell):
+    """Picking a unit of a recurrent state at a step lists its gates, computed from the layer below at
+    that step and this layer's previous step; the h (and c) they give is the picked state's value."""
+    import re
+    loaded = load(resolve_spec(cell), LiveOptions())
+    graph, scene = loaded.graph, loaded.scene
+    ins = Inspector(scene, graph, loaded.model)
+    for name in ("rnn.layer1.h", "rnn.layer0.h") + (("rnn.layer1.c",) if cell == "lstm" else ()):
+        slab = next(s for s in scene.slabs if s.name == name)
+        t, unit = 5, 17
+        index = t * 64 + unit
+        col, row = slab.mosaic.texel(index)
+        got = ins.inspect(Pick(slab, 1.0, slab.center, int(col), int(row)))
+        assert got.lines[0].startswith(("LSTM" if cell == "lstm" else "GRU") + f" layer {name[9]}, step 5, unit 17")
+        gates = dict((k.strip(), float(v)) for k, v in re.findall(r"([a-z ]+?) ([+-]\d+\.\d+)", got.lines[1]))
+        base = name.rsplit(".", 1)[0]
+        h = np.asarray(next(s for s in scene.slabs if s.name == base + ".h").values).reshape(16, 64)
+        assert gates["h"] == pytest.approx(h[t, unit], abs=2e-3)
+        if cell == "lstm":
+            c = np.asarray(next(s for s in scene.slabs if s.name == base + ".c").values).reshape(16, 64)
+            assert gates["c"] == pytest.approx(c[t, unit], abs=2e-3)
+            assert 0 <= gates["forget gate"] <= 1 and 0 <= gates["input gate"] <= 1
