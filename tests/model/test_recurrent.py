@@ -108,3 +108,43 @@ def test_recorded_and_replayed_states_of_every_layer():
         out, _ = net.rnn(x2)
     top = torch.cat([got[by["rnn.layer1.h"].id], got[by["rnn.layer1.reverse.h"].id]], dim=-1)
     torch.testing.assert_close(top, out[0], atol=1e-5, rtol=1e-4)
+
+
+def test_loops_over_cells_are_unrolled_one_layer_per_step():
+    """A model looping over nn.LSTMCell is drawn unrolled in time: a layer per step, each fed by the
+    step before, with the hidden state of that step; replayed live on another input alike."""
+    from engine.model.inputs import ExampleInputs
+    from engine.model.recorder import record
+    from engine.model.replay import Replayer
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.LSTMCell(3, 5)
+
+        def forward(self, x):
+            h = c = torch.zeros(x.shape[0], 5)
+            for t in range(x.shape[1]):
+                h, c = self.cell(x[:, t], (h, c))
+            return h
+
+    torch.manual_seed(0)
+    net = Loop().eval()
+    x = torch.randn(1, 6, 3)
+    g = record(net, x, capture=True)
+    steps = [l for l in g.layers if l.op == "LSTMCell"]
+    assert [l.name for l in steps] == ["cell"] + [f"cell:{t}" for t in range(1, 6)]
+    edges = {(e.src, e.dst) for e in g.edges}
+    assert all((a.id, b.id) in edges for a, b in zip(steps, steps[1:]))      # edges along time
+    h = c = torch.zeros(1, 5)
+    with torch.no_grad():
+        for t, l in enumerate(steps):
+            h, c = net.cell(x[:, t], (h, c))
+            torch.testing.assert_close(torch.as_tensor(l.values), h[0], atol=1e-6, rtol=1e-5)
+    x2 = torch.randn(1, 6, 3)
+    got = Replayer(net, g, {l.id for l in steps}).run(ExampleInputs((x2,), {}))
+    h = c = torch.zeros(1, 5)
+    with torch.no_grad():
+        for t, l in enumerate(steps):
+            h, c = net.cell(x2[:, t], (h, c))
+            torch.testing.assert_close(got[l.id], h[0], atol=1e-6, rtol=1e-5)
