@@ -20,6 +20,9 @@ class LiveSession:
         self.scene, self.source, self.live, self.pulse, self.pulse_hold = scene, source, live, pulse, pulse_hold
         self.probe = LiveProbe(model, graph, [s.layer_id for s in scene.slabs], norm=norm, log=log, ring=ring)
         self.max_rank = max((s.rank for s in scene.slabs), default=0)
+        # recurrent states (time x hidden): in pulse mode their steps are revealed one after another
+        self.time_rows = {l.id: (int(l.shape[1]), int(l.shape[2])) for l in graph.layers
+                          if l.op == "rnn_state" and len(l.shape) == 3}
         self.last: Frame | None = None
         self.label = ""
 
@@ -36,9 +39,20 @@ class LiveSession:
         period = self.max_rank + 1 + self.pulse_hold
         return min(t % period, self.max_rank)
 
+    def steps_shown(self, layer_id: int, rank: int, t: int) -> int | None:
+        """Pulse mode: how many time steps of a recurrent state layer frame ``t`` shows (they appear
+        one after another once the pulse reaches the layer, over pulse_hold frames); None: all."""
+        rows = self.time_rows.get(layer_id)
+        if not self.pulse or rows is None:
+            return None
+        phase = t % (self.max_rank + 1 + self.pulse_hold) - rank
+        steps = rows[0]
+        return int(np.clip(np.ceil((phase + 1) * steps / max(1, self.pulse_hold)), 0, steps))
+
     def apply(self, frame: Frame, t: int = 0, renderer=None) -> None:
         """Write a frame into the scene's slabs and, if given, the renderer's textures. Layers
-        beyond the pulse front get scale 0 (their colormap's zero) until the pulse reaches them."""
+        beyond the pulse front get scale 0 (their colormap's zero) until the pulse reaches them;
+        a recurrent state's steps then appear one after another (the signal stepping through time)."""
         if frame.error is None:
             self.last = frame
         frame = self.last or frame
@@ -48,11 +62,16 @@ class LiveSession:
             if lf is None or lf.values is None or lf.values.size != s.count:
                 continue           # e.g. an empty output (its slab shows one padding texel)
             scale = lf.scale if reveal is None or s.rank <= reveal else 0.0
+            values = lf.values
+            shown = self.steps_shown(s.layer_id, s.rank, t)
+            if shown is not None and shown < self.time_rows[s.layer_id][0]:
+                values = values.copy()
+                values[shown * self.time_rows[s.layer_id][1]:] = 0
             if renderer is not None:
                 renderer.set_signed(s.layer_id, lf.signed, lf.log)
-                renderer.attach_values(s.layer_id, lf.values, scale)
+                renderer.attach_values(s.layer_id, values, scale)
             else:
-                s.values, s.scale, s.signed = lf.values, scale, lf.signed
+                s.values, s.scale, s.signed = values, scale, lf.signed
 
     def first_frame(self) -> Frame:
         """Compute frame 0 and write it into the scene (before any renderer exists)."""

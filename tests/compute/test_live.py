@@ -236,3 +236,27 @@ def test_model_that_raises_mid_run_keeps_last_frame():
         np.testing.assert_array_equal(sl.values, b)
 
 
+
+
+def test_pulse_steps_a_recurrent_state_through_time():
+    """--pulse on an LSTM: once the pulse reaches a state layer its time steps appear one after
+    another (rows beyond the front are 0), then all of them; other layers are whole."""
+    from engine.pipeline import LiveOptions, load
+    from engine.scenefile import resolve_spec
+    loaded = load(resolve_spec("lstm"), LiveOptions(input="noise", pulse=True))
+    sess = loaded.session
+    frame = sess.compute(0)
+    h = next(s for s in loaded.scene.slabs if s.name == "rnn.layer1.h")
+    full = np.asarray(frame.layers[h.layer_id].values).reshape(16, 64)
+    counts = []
+    for t in range(h.rank, h.rank + sess.pulse_hold + 1):
+        sess.apply(frame, t)
+        shown = sess.steps_shown(h.layer_id, h.rank, t)
+        v = np.asarray(h.values).reshape(16, 64)
+        np.testing.assert_array_equal(v[:shown], full[:shown])
+        assert not v[shown:].any()
+        counts.append(shown)
+    assert counts[0] < counts[-1] == 16 and counts == sorted(counts)
+    inp = next(s for s in loaded.scene.slabs if s.name == "input")
+    assert sess.steps_shown(inp.layer_id, inp.rank, h.rank) is None
+    sess.close()
