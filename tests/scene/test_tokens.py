@@ -58,3 +58,4 @@ def test_rows_and_columns_of_maps_and_planes_get_their_tokens():
     assert planes and all(s.layer_id in labelled for s in planes)
     assert scene.tokens == ["The", "\u2423cat", "\u2423sat", "."]
     assert add_token_labels(scene, g, ["a", "b"]) == 0                # another length: nothing fits
+

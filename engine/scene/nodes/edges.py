@@ -11,6 +11,7 @@ from engine.model.graph import Layer
 from engine.scene.registry import register_node
 
 ARC_SEGMENTS = 24                  # line segments per skip arc
+TIME_ARC_SEGMENTS = 4        # segments of an arc between two time steps of a recurrent state
 
 
 @dataclass
@@ -66,9 +67,25 @@ def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer
     return EdgeSet("weights", pos, np.repeat(ww, 2).astype(np.float32), src_layer.id, layer.id)
 
 
+def time_arcs(p: Placement, steps: int) -> np.ndarray:
+    """A recurrent state's edges along time: an arc from each step's row to the next one's, bulging
+    out of the slab's left edge, as (2n, 3) segment endpoints."""
+    u = p.u / (np.linalg.norm(p.u) or 1.0)
+    bulge = 0.6 * float(np.linalg.norm(p.v))
+    t = np.linspace(0, 1, TIME_ARC_SEGMENTS + 1)[:, None]
+    parts = []
+    for k in range(steps - 1):
+        a, b = p.origin + (k + 0.5) * p.v, p.origin + (k + 1.5) * p.v
+        c = (a + b) / 2 - bulge * u
+        pts = (1 - t) ** 2 * a + 2 * (1 - t) * t * c + t ** 2 * b
+        parts.append(np.repeat(pts, 2, axis=0)[1:-1])
+    return np.concatenate(parts) if parts else np.zeros((0, 3))
+
+
 def build_edges(ctx) -> list[EdgeSet]:
-    """One flow and one skip set for the whole graph, then one weight set per weighted layer
-    (``look.edge_budget`` weight edges shared by the weighted layers)."""
+    """One flow and one skip set for the whole graph (with the recurrent states' arcs along time),
+    then one weight set per weighted layer (``look.edge_budget`` weight edges shared by the weighted
+    layers)."""
     P, layers, look = ctx.layout.placements, ctx.layers, ctx.look
     flow, skip, wts = [], [], []
     n_weighted = sum(1 for _, d, _ in ctx.layout.edges if layers[d].top_in is not None) or 1
@@ -83,6 +100,10 @@ def build_edges(ctx) -> list[EdgeSet]:
         e = _weight_edges(layers[d], P[d], P[s], layers[s], look, budget) if layers[d].top_in is not None else None
         if e is not None:
             wts.append(e)
+    for i, p in P.items():
+        l = layers[i]
+        if l.op == "rnn_state" and len(l.shape) == 3 and p.mosaic.ntiles == 1 and p.mosaic.rows == l.shape[1]:
+            flow.append(time_arcs(p, int(l.shape[1])))
     edges: list[EdgeSet] = []
     for kind, parts in (("flow", flow), ("skip", skip)):
         if parts:
