@@ -12,9 +12,11 @@ from engine.scene.nodes import Scene
 from engine.scene.pick import Pick, framing_position, pick
 
 HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  click pick  " \
-       "double-click fly to  L labels  G edges  P screenshot  K keyframe  J save path  F11 fullscreen  Esc quit"
+       "double-click fly to  L labels  G edges  R rollout  P screenshot  K keyframe  J save path  F11 fullscreen  " \
+       "Esc quit"
 DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
+GENERATE_SECONDS_PER_TOKEN = 0.4   # --generate in the viewer
 FAR_BUDGET_S = 0.03     # per frame, rebuilding far pyramids of live layers (see Renderer.far_budget)
 
 
@@ -52,6 +54,8 @@ class Viewer:
         self.live_t = 0
         self.model_error: str | None = None
         self.nonfinite = session.last.nonfinite if session is not None and session.last else 0
+        if hasattr(session, "seconds_per_step"):     # --generate: tokens paced in time, whatever the fps
+            session.seconds_per_step = GENERATE_SECONDS_PER_TOKEN
         if session is not None and (session.live or session.pulse):
             from engine.compute.live import ProbeWorker
             self.worker = ProbeWorker(session)

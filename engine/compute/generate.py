@@ -146,6 +146,9 @@ class GenerationSession:
         self.last: Frame | None = None
         self.label = ""
         self.outlines = True            # the viewer turns them off while it shows a pick's highlight
+        self.seconds_per_step: float | None = None   # set: paced by the clock (viewer), else by frames (record)
+        self.clock = time.monotonic
+        self._started: float | None = None
         self._frame: GenerationFrame | None = None
         self._sets = None
         self._reset()
@@ -282,9 +285,18 @@ class GenerationSession:
         return [f"generating: {what}   next: {nxt!r} (p={self.next_p:.2f})", *text_lines(before, token)]
 
     # ------------------------------------------------------------------ the session protocol
+    def step_now(self) -> int:
+        """Display step by the clock: ``seconds_per_step`` each from the first call, a hold, again."""
+        now = self.clock()
+        if self._started is None:
+            self._started = now
+        sps = max(1e-3, float(self.seconds_per_step))
+        period = (self.steps + 1 + self.hold_steps) * sps
+        return min(int(((now - self._started) % period) / sps), self.steps)
+
     def compute(self, t: int) -> GenerationFrame:
-        """The frame for animation frame ``t``."""
-        frame = self.frame_of_step(self.step_at(t))
+        """The frame for animation frame ``t`` (or for now, when paced by the clock)."""
+        frame = self.frame_of_step(self.step_now() if self.seconds_per_step else self.step_at(t))
         self.label = f"step {frame.step}/{self.steps}"
         return frame
 

@@ -140,3 +140,18 @@ def test_refuses_models_that_cannot_generate_and_prompts_too_long():
         prompt_for(model, None, "lm", "lm", "text:hi", 0)
     p = prompt_for(model, None, "lm", "lm", "text:hi", 4)
     assert p.ids == [ord("h") + 3, ord("i") + 3]
+
+
+def test_clock_paced_steps_for_the_viewer():
+    """Paced by the clock (the viewer), a step lasts seconds_per_step whatever the frame rate, then
+    the whole text holds and it starts over."""
+    sess, _ = _session(_lm(), [5, 17, 42], 4)
+    now = [100.0]
+    sess.clock = lambda: now[0]
+    sess.seconds_per_step, sess.hold_steps = 0.5, 2
+    got = []
+    for t in (0.0, 0.4, 0.6, 1.9, 2.1, 3.4, 3.6):
+        now[0] = 100.0 + t
+        got.append(sess.compute(0).step)                     # the frame number no longer matters
+    assert got == [0, 0, 1, 3, 4, 4, 0]
+    sess.close()
