@@ -140,6 +140,8 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     from engine.model.recorder import record
     from engine.model.registry import load_model
 
+    if live.live or live.pulse:
+        raise InputError("--generate steps through its own text token by token; drop --live / --pulse")
     t = live.temperature
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 100:
         raise InputError(f"--temperature {t!r} must be 0 (greedy) or a positive number up to 100, e.g. 0.8")

@@ -24,3 +24,9 @@ def test_text_sets_the_scene_length():
 def test_text_longer_than_the_context_is_refused():
     with pytest.raises(InputError, match="300 tokens, longer than the model's context of 256"):
         load(resolve_spec("pydoc-gpt"), LiveOptions(input="text:" + "x" * 300))
+
+
+def test_generate_refuses_live_and_pulse():
+    for opts in (LiveOptions(generate=3, live=True), LiveOptions(generate=3, pulse=True)):
+        with pytest.raises(InputError, match="drop --live / --pulse"):
+            load(resolve_spec("pydoc-gpt"), opts)

@@ -1,16 +1,18 @@
 """Head view (BertViz's, in 3D beside the map): for one head of an attention map, a column of query
 tokens and a column of key tokens to the right of the map, and a line from each query to every key
 it attends, its width and opacity by the weight. The picked query's lines are drawn at full weight,
-the other queries' fainter (all of them up to ALL_QUERIES tokens, else the picked one only)."""
+the other queries' fainter (every key they attend up to ALL_QUERIES tokens; beyond, their TOP_KEYS
+strongest, so a 1024-token head stays readable)."""
 from __future__ import annotations
 
 import numpy as np
 
 from engine.scene.nodes import Slab
 
-__all__ = ["head_view_columns", "head_view_segments", "attention_cell", "ALL_QUERIES", "MIN_WEIGHT"]
+__all__ = ["head_view_columns", "head_view_segments", "attention_cell", "ALL_QUERIES", "TOP_KEYS", "MIN_WEIGHT"]
 
-ALL_QUERIES = 64        # longer sequences: the picked query's lines only
+ALL_QUERIES = 64        # longer sequences: the picked query's lines, and the others' TOP_KEYS strongest
+TOP_KEYS = 3
 MIN_WEIGHT = 0.02       # weaker attention draws no line
 OTHERS = 0.45           # the other queries' lines, relative to the picked one's
 
@@ -43,10 +45,11 @@ def head_view_segments(probs: np.ndarray, queries: np.ndarray, keys: np.ndarray,
     """(2N, 3) segments and (2N,) weights for one head's (n, n) probabilities."""
     p = np.nan_to_num(np.asarray(probs, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     n = p.shape[0]
-    rows = range(n) if n <= ALL_QUERIES or picked is None else [picked]
     seg, wts = [], []
-    for q in rows:
+    for q in range(n):
         ks = np.flatnonzero(p[q] >= MIN_WEIGHT)
+        if n > ALL_QUERIES and q != picked and ks.size > TOP_KEYS:
+            ks = ks[np.argsort(-p[q, ks], kind="stable")[:TOP_KEYS]]
         if ks.size == 0:
             continue
         w = p[q, ks] * (1.0 if q == picked or picked is None else OTHERS)

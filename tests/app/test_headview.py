@@ -98,3 +98,17 @@ def test_rollout_matches_the_formula_and_draws_back_to_the_inputs(minilm):
     assert got.weights.max() == 1.0
     with pytest.raises(ValueError):
         attention_rollout([])
+
+
+def test_long_heads_draw_every_query_s_strongest_keys():
+    """Beyond ALL_QUERIES tokens the picked query keeps all its lines, every other query its TOP_KEYS
+    strongest, so a long sequence's head view stays readable."""
+    from engine.scene.headview import ALL_QUERIES, TOP_KEYS, head_view_segments
+    n = ALL_QUERIES + 36
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, (n, n))
+    p /= p.sum(axis=1, keepdims=True)
+    p[:, :10] += 0.1                                          # every query attends the first keys >= MIN_WEIGHT
+    q, k = np.zeros((n, 3)), np.c_[np.ones(n), np.arange(n), np.zeros(n)]
+    seg, w = head_view_segments(p, q, k, picked=7)
+    assert len(seg) // 2 == int((p[7] >= 0.02).sum()) + (n - 1) * TOP_KEYS
