@@ -15,7 +15,7 @@ pass their input's producer through, and ops on constants only (no recorded inpu
 layers. Ops whose output is integer/bool (masks, indices) pass through as well. Functional layers whose
 output reaches neither another layer nor the model's output (e.g. ``x.mean()`` of an ``if``) are
 dropped. Per-op work during the pass is a dict lookup and a few list appends; names, kinds, depths and
-edge kinds are worked out after the pass.
+edge kinds are worked out after the pass (engine/model/assemble.py).
 """
 from __future__ import annotations
 
@@ -27,23 +27,18 @@ from torch import Tensor, _C, nn
 from torch.nn.modules import module as _module_mod
 from torch.overrides import TorchFunctionMode
 
+from engine.model.assemble import ATTN, FUNC, INPUT, LEAF, RNN, assemble
 from engine.model.attention import (SDPA, is_sdpa, mha_inputs, mha_probs, mha_shape, sdpa_inputs, sdpa_probs_of_call,
                                     sdpa_shape)
 from engine.model.errors import ModelError, first_line
-from engine.model.graph import Edge, Layer, LayerGraph
+from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs, shape_text
-from engine.model.kinds import ATOMIC_MODULES, module_attrs, module_kind
-from engine.model.ops import IGNORE, PASS, WRITE, op_kind, policy
+from engine.model.kinds import ATOMIC_MODULES
+from engine.model.ops import IGNORE, PASS, WRITE, policy
 from engine.model.recurrent import RNN_MODULES, rnn_state_names, rnn_state_shape, rnn_states
 from engine.model.tensors import flat_tensors, infer_family, item0, item0_numpy, to_device, to_example_inputs
-from engine.model.topk import RecordedLayer, make_top
 
 __all__ = ["record", "ExampleInputs", "to_example_inputs", "infer_family", "ATOMIC_MODULES"]
-
-# What a recorded node is. _ATTN: attention probabilities computed from an SDPA call's or an
-# nn.MultiheadAttention call's arguments (engine/model/attention.py), which the model never materialises;
-# _RNN: one layer and direction's hidden or cell sequence of an LSTM/GRU/RNN (engine/model/recurrent.py).
-_FUNC, _LEAF, _INPUT, _ATTN, _RNN = 0, 1, 2, 3, 4
 
 
 class _Recorder(TorchFunctionMode):
@@ -121,7 +116,7 @@ class _Recorder(TorchFunctionMode):
             if is_sdpa(func):
                 srcs = self._sdpa_probs(args, kwargs or {}, srcs, call)
             idx = len(self.nodes)
-            self.nodes.append([_FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
+            self.nodes.append([FUNC, func, self.stack[-1], srcs, first.shape, first.dtype,
                                self.grab(first) if self.grab else None, params, call])
         track = self.track
         if first is out:
@@ -133,7 +128,7 @@ class _Recorder(TorchFunctionMode):
         return out
 
     def _attention_node(self, probs, qk: list, srcs: list[int], obj, call) -> list[int]:
-        """Append an _ATTN node fed by the producers of ``qk`` (query, key and masks); returns the
+        """Append an ATTN node fed by the producers of ``qk`` (query, key and masks); returns the
         sources of the attention op's own output: the probabilities, then its other inputs.
         ``probs`` is a callable giving the map, or its shape when no values are kept."""
         prod = self.prod
@@ -148,11 +143,11 @@ class _Recorder(TorchFunctionMode):
             values, shape = self.grab(p), p.shape
         else:
             shape = probs(True)
-        self.nodes.append([_ATTN, obj, self.stack[-1], qk_srcs, shape, torch.float32, values, None, call])
+        self.nodes.append([ATTN, obj, self.stack[-1], qk_srcs, shape, torch.float32, values, None, call])
         return [idx] + [s for s in srcs if s not in qk_srcs]
 
     def _rnn_nodes(self, mod, args, kwargs, srcs: list[int], call: int) -> list[int]:
-        """Append a _RNN node per layer, direction and state of an LSTM/GRU/RNN call, chained layer
+        """Append a RNN node per layer, direction and state of an LSTM/GRU/RNN call, chained layer
         on layer (layer 0 fed by the module's inputs and initial states); returns the sources of the
         module's output: the top layer's hidden sequences."""
         shape = rnn_state_shape(mod, args)
@@ -166,7 +161,7 @@ class _Recorder(TorchFunctionMode):
             if layer and k != layer[0][0]:                 # next layer: fed by this one's hidden sequences
                 feed, layer = [i for _, i, n in layer if n.endswith(".h")], []
             idx = len(self.nodes)
-            self.nodes.append([_RNN, (mod, j), self.stack[-1], list(feed), shape, torch.float32,
+            self.nodes.append([RNN, (mod, j), self.stack[-1], list(feed), shape, torch.float32,
                                self.grab(t) if self.grab else None, None, call])
             layer.append((k, idx, name))
         return [i for _, i, n in layer if n.endswith(".h")]          # the inputs reach the output through them
@@ -249,15 +244,15 @@ class _Recorder(TorchFunctionMode):
                                             call)
             idx = len(self.nodes)
             first = outs[0]
-            self.nodes.append([_LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,
+            self.nodes.append([LEAF, mod, self.stack[-1], srcs, first.shape, first.dtype,
                                self.grab(first) if self.grab else None, None, call])
         for t in outs:
             self.track(t, idx)
 
     def add_input(self, t: Tensor) -> None:
         idx = len(self.nodes)
-        self.nodes.append([_INPUT, None, None, [], t.shape, t.dtype, self.grab(t) if self.grab else None, None,
-                           sum(1 for n in self.nodes if n[0] == _INPUT)])
+        self.nodes.append([INPUT, None, None, [], t.shape, t.dtype, self.grab(t) if self.grab else None, None,
+                           sum(1 for n in self.nodes if n[0] == INPUT)])
         self.keep.append(t)
         self.track(t, idx)
 
@@ -330,172 +325,6 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
         for m in training:
             m.training = True
     fam = family or ex.family or infer_family(in_tensors)
-    return _build(rec, out, names, root_name, model_name, top_k, fam, in_tensors, device)
-
-
-def _build(rec: _Recorder, out, names, root_name, model_name, top_k, fam, in_tensors, device) -> LayerGraph:
-    nodes = rec.nodes
-    n = len(nodes)
-    # ---- prune functional dead ends (not consumed, not an output)
-    consumers: list[list[int]] = [[] for _ in range(n)]
-    for i, nd in enumerate(nodes):
-        for s in nd[3]:
-            consumers[s].append(i)
-    outputs = set()
-    for t in flat_tensors(out, []):
-        p = rec.prod.get(id(t))
-        if p is not None:
-            outputs.add(p)
-    alive = [True] * n
-    for i in range(n - 1, -1, -1):
-        if nodes[i][0] in (_FUNC, _ATTN) and i not in outputs:
-            alive[i] = any(alive[c] for c in consumers[i])
-    new_id: dict[int, int] = {}
-    for i in range(n):
-        if alive[i]:
-            new_id[i] = len(new_id)
-
-    # ---- layers
-    counts: dict[str, int] = {}
-    op_cache: dict[Any, tuple[str, str]] = {}
-    seen_params: set[int] = set()
-    first_call: dict[int, str] = {}
-    top_cache: dict[int, Any] = {}
-    layers: list[Layer] = []
-    srcs_of: list[list[int]] = []
-
-    def unique(base: str) -> str:
-        c = counts.get(base, 0)
-        counts[base] = c + 1
-        return base if c == 0 else f"{base}:{c}"
-
-    def scope_name(mod) -> str:
-        if mod is None:
-            return ""
-        nm = names.get(id(mod))
-        return nm if nm is not None else type(mod).__name__
-
-    def count_params(ps) -> int:
-        total = 0
-        for p in ps:
-            if p is not None and id(p) not in seen_params:
-                seen_params.add(id(p))
-                total += p.numel()
-        return total
-
-    for i, nd in enumerate(nodes):
-        if not alive[i]:
-            continue
-        typ, obj, scope, srcs, shape, dtype, values, params, call = nd
-        lid = new_id[i]
-        site = None
-        attrs: dict = {}
-        top = None
-        if typ == _INPUT:
-            lname, kind, op, nparams = unique("input"), "input", "input", 0
-            site = ("input", call)
-        elif typ == _LEAF:
-            mod = obj
-            base = names.get(id(mod))
-            if base is not None:
-                site = ("leaf", base, call)
-            if base is None:
-                sn = scope_name(scope)
-                base = f"{sn}.{type(mod).__name__}" if sn else type(mod).__name__
-            elif base == "":
-                base = root_name
-            lname = unique(base)
-            kind = module_kind(mod)
-            op = type(mod).__name__
-            if isinstance(mod, torch.jit.ScriptModule):
-                op = str(getattr(mod, "original_name", op))
-            attrs = module_attrs(mod)
-            attrs["module"] = f"{type(mod).__module__}.{type(mod).__qualname__}"  # marks a leaf-module layer
-            plain = type(mod._modules) is dict and not mod._modules and type(mod._parameters) is dict
-            nparams = count_params(mod._parameters.values() if plain else mod.parameters())
-            if id(mod) in first_call:
-                if "weight_shape" in attrs or nparams or next(iter(mod.parameters()), None) is not None:
-                    attrs["shares_params_with"] = first_call[id(mod)]
-            else:
-                first_call[id(mod)] = lname
-            if top_k and kind in ("linear", "conv"):
-                if id(mod) not in top_cache:
-                    top_cache[id(mod)] = make_top(mod, int(top_k))
-                top = top_cache[id(mod)]
-        elif typ == _RNN:
-            mod, j = obj
-            base = names.get(id(mod))
-            site = ("rnn", base, call, j) if base is not None else None
-            sn = base if base else scope_name(mod)
-            lname = unique(f"{sn}.{rnn_state_names(mod)[j]}")
-            kind, op, nparams = "recurrent", "rnn_state", 0
-        elif typ == _ATTN:
-            if obj == SDPA:
-                sn = scope_name(scope)
-                site = ("attn", call)
-            else:
-                sn = names.get(id(obj)) or type(obj).__name__
-                site = ("mha", names[id(obj)], call) if id(obj) in names else None
-            lname = unique(f"{sn}.attention_probs" if sn else "attention_probs")
-            kind, op, nparams = "attention", "attention_probs", 0
-            if len(shape) == 4:
-                attrs["heads"] = int(shape[1])
-        else:
-            func = obj
-            hit = op_cache.get(func)
-            if hit is None:
-                hit = op_cache[func] = op_kind(func)
-            op, kind = hit
-            sn = scope_name(scope)
-            lname = unique(f"{sn}.{op}" if sn else op)
-            site = ("func", call)
-            nparams = count_params(params) if params else 0
-            if kind == "softmax" and op == "softmax" and len(shape) >= 3:
-                scope_text = (sn + " " + (type(scope).__name__ if scope is not None else "")).lower()
-                if len(shape) == 4 or "attn" in scope_text or "attention" in scope_text:
-                    kind = "attention"
-                    if len(shape) == 4:
-                        attrs["heads"] = int(shape[1])
-        layer = RecordedLayer(id=lid, name=lname, kind=kind, op=op, shape=tuple(int(s) for s in shape),
-                              params=int(nparams), dtype=str(dtype).removeprefix("torch."), attrs=attrs,
-                              values=values, site=site)
-        layer.set_top(top)
-        layers.append(layer)
-        srcs_of.append([new_id[s] for s in srcs])
-
-    # ---- scores before a softmax: -inf there is a mask (a key not attended), not an error
-    for lid, l in enumerate(layers):
-        if l.op in ("softmax", "log_softmax", "softmin"):
-            for s in srcs_of[lid]:
-                layers[s].attrs["neg_inf_is_mask"] = True
-
-    # ---- edges: dedup, depth, kinds
-    depth = [0] * len(layers)
-    for lid, ss in enumerate(srcs_of):
-        if ss:
-            depth[lid] = max(depth[s] for s in ss) + 1
-    # main data path: layers reachable from the first input (position embeddings, masks built from an
-    # attention_mask input etc. are side inputs: their edges stay "data")
-    main = [False] * len(layers)
-    if layers and layers[0].kind == "input":
-        main[0] = True
-        for lid, ss in enumerate(srcs_of):
-            if any(main[s] for s in ss):
-                main[lid] = True
-    edges: list[Edge] = []
-    att = [l.kind == "attention" and l.op in ("softmax", "attention_probs") for l in layers]
-    for lid, ss in enumerate(srcs_of):
-        residual = len(ss) >= 2 and layers[lid].kind in ("add", "concat")
-        deepest = max(depth[s] for s in ss) if ss else 0
-        for s in ss:
-            if att[lid] or att[s]:
-                kind = "attention"
-            elif residual and depth[s] < deepest and main[s]:
-                kind = "skip"
-            else:
-                kind = "data"
-            edges.append(Edge(s, lid, kind))
-
-    return LayerGraph(model_name=model_name, layers=layers, edges=edges,
-                      input_shapes=[tuple(int(s) for s in t.shape) for t in in_tensors],
-                      family=fam, device=str(device))
+    outputs = {p for t in flat_tensors(out, []) for p in [rec.prod.get(id(t))] if p is not None}
+    return assemble(rec.nodes, outputs, names, root_name, model_name, top_k, fam,
+                    [tuple(int(v) for v in t.shape) for t in in_tensors], device)
