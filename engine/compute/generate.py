@@ -45,7 +45,7 @@ def prompt_for(model, example, model_spec: str, name: str, text: str | None, n: 
     """The prompt's token ids for ``--generate n``: ``text`` by the model's tokenizer (else the
     byte-level encoding), or the model's example ids; checks the model can generate and that
     prompt + n tokens fit its context. Raises InputError with the fix."""
-    from engine.compute.text import encoder_for
+    from engine.compute.text import encoder_for, text_ids
     from engine.model.example import vocab_size
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_GENERATE:
         raise InputError(f"--generate {n!r} must be a number of tokens from 1 to {MAX_GENERATE}, e.g. --generate 40")
@@ -60,8 +60,7 @@ def prompt_for(model, example, model_spec: str, name: str, text: str | None, n: 
         if not text.strip():
             raise InputError("--generate needs a prompt: --input 'text:The while statement' (or no --input "
                              "for the model's example)")
-        enc = encoder.encode(text, len(text.encode("utf-8")) + 8)
-        ids = enc.ids[:enc.n_tokens]
+        ids = text_ids(encoder, text)
     else:
         t = (example.kwargs.get("input_ids") if example is not None else None)
         if t is None:
@@ -121,6 +120,7 @@ class GenerationFrame(Frame):
     step: int = 0
     written: dict[int, tuple[slice, ...]] = field(default_factory=dict)   # layer id -> rows this step wrote
     hud: list[str] = field(default_factory=list)
+    segments: np.ndarray | None = None      # the outline of the written rows, once worked out
 
 
 class GenerationSession:
@@ -146,6 +146,7 @@ class GenerationSession:
         self.last: Frame | None = None
         self.label = ""
         self.outlines = True            # the viewer turns them off while it shows a pick's highlight
+        self._applied: tuple | None = None   # (frame, renderer, outlines) last written to a renderer
         self.seconds_per_step: float | None = None   # set: paced by the clock (viewer), else by frames (record)
         self.clock = time.monotonic
         self._started: float | None = None
@@ -306,6 +307,11 @@ class GenerationSession:
         if frame.error is None:
             self.last = frame
         frame = self.last or frame
+        last = self._applied
+        if renderer is not None and last is not None and last[0] is frame and last[1] is renderer \
+                and last[2] == self.outlines:
+            return          # the same step as the last video frame: nothing to upload or rebuild
+        self._applied = (frame, renderer, self.outlines) if renderer is not None else None
         for s in self.scene.slabs:
             lf = frame.layers.get(s.layer_id)
             if lf is None or lf.values.size != s.count:
@@ -328,16 +334,22 @@ class GenerationSession:
         return seg, np.full(len(seg), OUTLINE_WEIGHT, np.float32)
 
     def outline(self, frame: Frame) -> np.ndarray:
-        """Segments around the rows ``frame``'s step wrote, in every slab."""
+        """Segments around the rows ``frame``'s step wrote, in every slab (worked out once a frame)."""
+        cached = getattr(frame, "segments", None)
+        if cached is not None:
+            return cached
         parts = []
         for s in self.scene.slabs:
             where = getattr(frame, "written", {}).get(s.layer_id)
             shape = self.shapes.get(s.layer_id)
             if where is None or shape is None or all(w == slice(None) for w in where):
                 continue
-            index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
-            parts.append(s.outline(index[where]))
-        return np.concatenate(parts) if parts else np.zeros((0, 3))
+            ranges = [np.arange(*w.indices(n)) for w, n in zip(where, shape)]      # only the written cells
+            parts.append(s.outline(np.ravel_multi_index(np.ix_(*ranges), shape).reshape(-1)))
+        seg = np.concatenate(parts) if parts else np.zeros((0, 3))
+        if isinstance(frame, GenerationFrame):
+            frame.segments = seg
+        return seg
 
     def hud(self) -> list[str]:
         """The HUD lines of the frame shown last."""

@@ -96,6 +96,13 @@ def encoder_for(model_spec: str, vocab_size: int, tokenizer=None):
     return ByteEncoder(vocab_size)
 
 
+def text_ids(encoder, text: str) -> list[int]:
+    """All of ``text``'s token ids, unpadded and untruncated (a text is never more tokens than bytes,
+    plus a tokenizer's few special tokens)."""
+    enc = encoder.encode(text, len(text.encode("utf-8")) + 8)
+    return list(enc.ids[:enc.n_tokens])
+
+
 def token_pieces(encoder, ids) -> list[str]:
     """Each token's own text (for labels); ``#id`` where a token alone is no text (a padding id, part
     of a multi-byte character, an id beyond the byte range)."""

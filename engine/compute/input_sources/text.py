@@ -105,8 +105,7 @@ def text_example(example: ExampleInputs, text: str, model_spec: str, model) -> E
                                for loc, t in _img.example_leaves(example)):
         return None
     encoder = _text.encoder_for(canonical_name(model_spec), vocab_size(model) or 1)
-    enc = encoder.encode(text, len(text.encode("utf-8")) + 8)
-    ids = enc.ids[:enc.n_tokens]
+    ids = _text.text_ids(encoder, text)
     ctx = context_length(model)
     if ctx is not None and len(ids) > ctx:
         raise InputError(f"the text is {len(ids)} tokens, longer than the model's context of {ctx}; shorten it")
