@@ -13,6 +13,7 @@ import numpy as np
 
 MAX_COLS = 4096  # keep textures far below GL_MAX_TEXTURE_SIZE and slabs readable
 MAX_TILE_ASPECT = 4.0   # taller tiles are cut into stacked pieces laid side by side (memory order kept)
+STEPS_PER_ROW = 32      # a recurrent state's time steps per row of planes before it wraps
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,25 @@ def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
     h, c = h // k, prod(shape[:-2]) * k
     tr, tc = _grid(c, h / w)
     return Mosaic(count, c, h, w, tr, tc)
+
+
+def _near_square(n: int) -> tuple[int, int]:
+    """(h, w) with h * w == n exactly, h <= w, as close to square as n's divisors allow."""
+    h = max(d for d in range(1, int(sqrt(n)) + 1) if n % d == 0)
+    return h, n // h
+
+
+def time_mosaic(steps: int, width: int) -> Mosaic:
+    """A recurrent state (steps x width) unrolled in time: one near-square plane per step, the steps
+    left to right like an unrolled RNN in a textbook, wrapping after STEPS_PER_ROW steps (or fewer,
+    within MAX_COLS). A width with no near-square shape (a prime) keeps one row per step."""
+    if steps * width == 0:
+        return mosaic_for((steps, width))
+    th, tw = _near_square(width)
+    if th * 4 < tw and width > 16:
+        return mosaic_for((steps, width))
+    tc = max(1, min(steps, STEPS_PER_ROW, MAX_COLS // tw))
+    return Mosaic(steps * width, steps, th, tw, ceil(steps / tc), tc)
 
 
 def to_mosaic(values: np.ndarray, m: Mosaic | None = None) -> np.ndarray:

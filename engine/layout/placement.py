@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from engine.layout.mosaic import Mosaic, mosaic_for
+from engine.layout.mosaic import Mosaic, mosaic_for, time_mosaic
 from engine.model.graph import LayerGraph
 
 
@@ -103,7 +103,8 @@ def layout_graph(graph: LayerGraph, options: LayoutOptions | None = None, **over
     if not shown:
         shown, hidden = list(graph.layers), set()
     edges = display_edges(graph, hidden)
-    mosaics = {l.id: mosaic_for(l.shape[1:] if len(l.shape) > 1 else l.shape) for l in shown}
+    mosaics = {l.id: layer_mosaic(l) for l in shown}
+    unrolled = {l.id for l in shown if mosaics[l.id].ntiles > 1 and l.op == "rnn_state"}
     if texel is None:
         biggest = max(max(m.rows, m.cols) for m in mosaics.values())
         texel = min(0.05, max_extent / biggest)
@@ -124,7 +125,9 @@ def layout_graph(graph: LayerGraph, options: LayoutOptions | None = None, **over
         ids = by_rank[r]
         widths = [mosaics[i].cols * texel for i in ids]
         # token planes (T x D with D >> T) get taller rows, at most max_aspect : 1, so they read as planes
-        row_h = {i: texel * max(1.0, mosaics[i].cols / (max_aspect * mosaics[i].rows)) for i in ids}
+        # (a recurrent state's planes per time step stay square)
+        row_h = {i: texel * (1.0 if i in unrolled else max(1.0, mosaics[i].cols / (max_aspect * mosaics[i].rows)))
+                 for i in ids}
         heights = [mosaics[i].rows * row_h[i] for i in ids]
         extent = max(max(widths), max(heights))
         if r > 0:
@@ -139,6 +142,14 @@ def layout_graph(graph: LayerGraph, options: LayoutOptions | None = None, **over
     if o.model_view:
         _model_view(graph, placements, texel, gap, 2 * max_extent)
     return Layout(placements, edges, texel, hidden)
+
+
+def layer_mosaic(layer) -> Mosaic:
+    """A layer's mosaic: its output shape's, except a recurrent state (batch x steps x width), which
+    is unrolled in time as one plane per step."""
+    if layer.op == "rnn_state" and len(layer.shape) == 3:
+        return time_mosaic(int(layer.shape[1]), int(layer.shape[2]))
+    return mosaic_for(layer.shape[1:] if len(layer.shape) > 1 else layer.shape)
 
 
 def _is_map(shape: tuple[int, ...]) -> bool:

@@ -68,15 +68,23 @@ def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer
 
 
 def time_arcs(p: Placement, steps: int) -> np.ndarray:
-    """A recurrent state's edges along time: an arc from each step's row to the next one's, bulging
-    out of the slab's left edge, as (2n, 3) segment endpoints."""
-    u = p.u / (np.linalg.norm(p.u) or 1.0)
-    bulge = 0.6 * float(np.linalg.norm(p.v))
+    """A recurrent state's edges along time, as (2n, 3) segment endpoints: unrolled (a plane per
+    step), an arc over the top from each step's plane to the next; one row per step, an arc from each
+    row to the next bulging out of the slab's left edge."""
+    m = p.mosaic
+    if m.ntiles == steps and steps > 1:
+        k = np.arange(steps)
+        ends = p.tile_position(k) - (m.th / 2) * p.v              # top centre of each step's plane
+        out = -p.v / (np.linalg.norm(p.v) or 1.0)
+        bulge = 0.45 * m.th * float(np.linalg.norm(p.v))
+    else:
+        ends = p.origin + (np.arange(steps)[:, None] + 0.5) * p.v
+        out = -p.u / (np.linalg.norm(p.u) or 1.0)
+        bulge = 0.6 * float(np.linalg.norm(p.v))
     t = np.linspace(0, 1, TIME_ARC_SEGMENTS + 1)[:, None]
     parts = []
-    for k in range(steps - 1):
-        a, b = p.origin + (k + 0.5) * p.v, p.origin + (k + 1.5) * p.v
-        c = (a + b) / 2 - bulge * u
+    for a, b in zip(ends[:-1], ends[1:]):
+        c = (a + b) / 2 + bulge * out
         pts = (1 - t) ** 2 * a + 2 * (1 - t) * t * c + t ** 2 * b
         parts.append(np.repeat(pts, 2, axis=0)[1:-1])
     return np.concatenate(parts) if parts else np.zeros((0, 3))
@@ -102,7 +110,8 @@ def build_edges(ctx) -> list[EdgeSet]:
             wts.append(e)
     for i, p in P.items():
         l = layers[i]
-        if l.op == "rnn_state" and len(l.shape) == 3 and p.mosaic.ntiles == 1 and p.mosaic.rows == l.shape[1]:
+        if l.op == "rnn_state" and len(l.shape) == 3 and (p.mosaic.ntiles == l.shape[1] or (
+                p.mosaic.ntiles == 1 and p.mosaic.rows == l.shape[1])):
             flow.append(time_arcs(p, int(l.shape[1])))
     edges: list[EdgeSet] = []
     for kind, parts in (("flow", flow), ("skip", skip)):
