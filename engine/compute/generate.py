@@ -198,7 +198,8 @@ class GenerationSession:
             where = None if shape is None else place(shape, tuple(t.shape), past, len(ids))
             if where is None:
                 continue
-            a = t.detach().float().cpu().numpy()
+            a = t.numpy() if t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad \
+                else t.detach().float().cpu().numpy()
             written[lid] = where
             rows.append((lid, where, a))
             self._update_stats(lid, a, whole=all(w == slice(None) for w in where))

@@ -98,7 +98,8 @@ def sdpa_probs(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_c
     if q.dim() >= 3 and k.dim() >= 3 and k.shape[-3] != q.shape[-3]:
         k = k.repeat_interleave(q.shape[-3] // k.shape[-3], dim=-3)
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
+    lead = q.shape[:-2] if q.shape[:-2] == k.shape[:-2] else torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+    shape = tuple(lead) + (q.shape[-2], k.shape[-2])
     pooled = buffers is not None and _SOFTMAX_OUT is not None
     scores = torch.matmul(q * s, k.transpose(-2, -1),       # the scale on the smaller operand
                           **({"out": buffers.scratch(shape, q.device)} if pooled else {}))

@@ -63,13 +63,19 @@ class TokenChooser:
         return int(torch.multinomial(p, 1, generator=self.gen))
 
 
+_CACHE_KWARG: dict[type, str] = {}
+
+
 def _cache_kwarg(model: nn.Module) -> str:
     """The forward's name for the KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
-    try:
-        params = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return "past_key_values"
-    return "cache" if "cache" in params else "past_key_values"
+    name = _CACHE_KWARG.get(type(model))
+    if name is None:
+        try:
+            params = inspect.signature(model.forward).parameters
+        except (TypeError, ValueError):
+            params = {}
+        name = _CACHE_KWARG[type(model)] = "cache" if "cache" in params else "past_key_values"
+    return name
 
 
 def cache_of(output) -> object:

@@ -15,11 +15,19 @@ tensors' version counters and, cheapest first,
   aliasing would differ);
 * clones the rest at capture.
 
+Counting torch calls takes a TorchFunctionMode, which sends every torch call of the pass (attribute
+reads included) through Python. Calibration also looks for a way around it: an output found by
+function-call count is, most of the time, the input of a leaf module called next (a residual sum going
+into a norm) or the result of F.scaled_dot_product_attention; when every such layer can be taken
+there (a leaf's k-th call's argument, the n-th SDPA call through a patched function) and a pass taken
+that way gives bitwise the same outputs, later passes run without the mode.
+
 A replay whose calls do not line up with the recording (value-dependent control flow, another
 input shape) reports it, and the caller records again.
 """
 from __future__ import annotations
 
+import copy
 import threading
 
 import torch
@@ -27,6 +35,7 @@ from torch import Tensor, _C, nn
 from torch.overrides import TorchFunctionMode
 
 from engine.model.attention import MapBuffers, is_sdpa, mha_probs, sdpa_probs_of_call
+from torch.nn import functional as F
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 from engine.model.kinds import ATOMIC_MODULES
@@ -37,6 +46,7 @@ __all__ = ["Replayer", "ReplayMismatch"]
 
 
 _MISSING = object()
+MODE_FREE_CHECK_BYTES = 256 << 20   # outputs compared bitwise (copies) before dropping the mode
 
 
 class ReplayMismatch(RuntimeError):
@@ -96,7 +106,10 @@ class _Mode(TorchFunctionMode):
             # (another function here: the calls no longer line up; the map stays missing -> mismatch)
             r._capture(alid, sdpa_probs_of_call(args, kwargs or {}, r.maps, alid))
         lid = r.func_sites.get(call)
-        return out if lid is None else r._take(lid, out)
+        res = out if lid is None else r._take(lid, out)
+        if r._taps is not None:
+            r._note_call(call, func, res)
+        return res
 
 
 def _identical(a: tuple[dict[int, Tensor], list], b: tuple[dict[int, Tensor], list]) -> bool:
@@ -162,12 +175,20 @@ class Replayer:
         self.fcalls = 0
         self.leaf = 0
         self._wrappers: list | None = None
+        self._modules: list[nn.Module] | None = None
         self._thread = 0
         self._on_capture = None
         self._calls: dict[int, int] = {}
         self._raw: list[tuple[int, Tensor, int]] = []    # (layer id, output, its version) in call order
         self._versions: dict[int, int] = {}
         self._mode = _Mode(self)
+        # the mode-free path (see the module docstring), found by calibration
+        self.mode_free = False
+        self.input_taps: dict[int, dict[int, list[tuple[int | str, int]]]] = {}   # id(leaf) -> {k: [(arg, lid)]}
+        self.sdpa_taps: dict[int, tuple[int | None, int | None]] = {}   # n-th SDPA call -> (probs lid, output lid)
+        self._taps: dict | None = None      # calibration: collecting the taps
+        self._pending: dict[int, tuple[int, Tensor]] = {}    # id(func-site output) -> (lid, it), awaiting a leaf
+        self._sdpa_n = 0
         self._watch: dict[int, int] | None = None    # calibration: data_ptr -> layer id
         self._to_flip: set[nn.Module] = set()
 
@@ -204,6 +225,8 @@ class Replayer:
         sites = self.leaf_sites.get(key)
         attn = self.mha_sites.get(key)
         rnn = self.rnn_sites.get(key)
+        taps = self.input_taps.get(key) if self.mode_free else None
+        counted = sites is not None or attn is not None or rnn is not None or taps is not None
         is_top = _C._get_function_stack_at
         get_ident = threading.get_ident
 
@@ -225,10 +248,17 @@ class Replayer:
             try:
                 if r._watch is not None:
                     r._watch_pre(mod, args)
-                out = orig(*args, **kwargs)
-                if sites is not None or attn is not None or rnn is not None:
+                if counted or r._taps is not None:
                     k = r._calls.get(key, 0)
                     r._calls[key] = k + 1
+                    if r._pending:
+                        r._find_taps(key, k, args, kwargs)
+                    if taps is not None:
+                        for arg, tlid in taps.get(k, ()):
+                            t = args[arg] if isinstance(arg, int) else kwargs[arg]
+                            r._capture(tlid, t.clone() if tlid in r.rebind else t)
+                out = orig(*args, **kwargs)
+                if counted:
                     alid = attn.get(k) if attn is not None else None
                     if alid is not None:
                         r._capture(alid, mha_probs(mod, args, kwargs, r.maps, alid))
@@ -247,6 +277,68 @@ class Replayer:
                     _C._push_on_torch_function_stack(mode)
                 r.leaf = 0
         return forward
+
+    # ------------------------------------------------------------------ the mode-free path
+    def _note_call(self, call: int, func, res) -> None:
+        """Calibration, mode on: where the mode's layers could be taken without it."""
+        if is_sdpa(func):
+            n = self._sdpa_n
+            self._sdpa_n = n + 1
+            if call in self.attn_sites or call in self.func_sites:
+                self._taps["sdpa"][n] = (self.attn_sites.get(call), self.func_sites.get(call))
+                self._taps["found" if call in self.func_sites else "attn"].add(call)
+                if call in self.attn_sites:
+                    self._taps["attn"].add(call)
+        elif call in self.func_sites:
+            first = res if isinstance(res, Tensor) else next(iter(flat_tensors(res, [])), None)
+            if first is not None:
+                self._pending[id(first)] = (call, first)
+
+    def _find_taps(self, key: int, k: int, args: tuple, kwargs: dict) -> None:
+        """Calibration: func-site outputs this top-level leaf call takes as arguments."""
+        for arg, a in list(enumerate(args)) + list(kwargs.items()):
+            hit = self._pending.get(id(a)) if isinstance(a, Tensor) else None
+            if hit is not None and hit[1] is a:
+                del self._pending[id(a)]
+                self._taps["input"].setdefault(key, {}).setdefault(k, []).append((arg, self.func_sites[hit[0]]))
+                self._taps["found"].add(hit[0])
+
+    def _sdpa_patch(self):
+        """F.scaled_dot_product_attention counting top-level calls and capturing the tapped ones."""
+        r, orig, taps, get_ident = self, F.scaled_dot_product_attention, self.sdpa_taps, threading.get_ident
+
+        def sdpa(*args, **kwargs):
+            out = orig(*args, **kwargs)
+            if r.leaf or get_ident() != r._thread:
+                return out
+            n = r._sdpa_n
+            r._sdpa_n = n + 1
+            plid, olid = taps.get(n, (None, None))
+            if plid is not None:
+                r._capture(plid, sdpa_probs_of_call(args, kwargs, r.maps, plid))
+            return out if olid is None else r._take(olid, out)
+        return orig, sdpa
+
+    def _try_mode_free(self, inputs: ExampleInputs, taps: dict | None) -> None:
+        """Calibration's last step: a pass without the mode must give bitwise what one with it gives."""
+        if taps is None or taps["found"] != set(self.func_sites) or taps["attn"] != set(self.attn_sites):
+            return
+        def fresh() -> ExampleInputs:      # a pass may change its inputs (a KV cache grows): each its own
+            return ExampleInputs(copy.deepcopy(inputs.args), copy.deepcopy(inputs.kwargs), inputs.family)
+        ref_out = self._forward(fresh())
+        ref_res = flat_tensors(self.result, [])
+        if sum(t.numel() * t.element_size() for t in list(ref_out.values()) + ref_res) > MODE_FREE_CHECK_BYTES:
+            return
+        ref = ({k: v.clone() for k, v in ref_out.items()}, [t.clone() for t in ref_res])
+        self.input_taps, self.sdpa_taps = taps["input"], taps["sdpa"]
+        self.mode_free, self._wrappers = True, None
+        try:
+            out = self._forward(fresh())
+            same = _identical(ref, (out, flat_tensors(self.result, []))) and not self._changed(out)
+        except Exception:  # noqa: BLE001 - anything odd: keep the mode
+            same = False
+        if not same:
+            self.mode_free, self._wrappers, self.input_taps, self.sdpa_taps = False, None, {}, {}
 
     def _install(self) -> list[tuple[nn.Module, object]]:
         """Put the wrappers on every leaf module; returns what to put back."""
@@ -280,21 +372,26 @@ class Replayer:
         args, kwargs = inputs.args, inputs.kwargs
         if device is not None:
             args, kwargs = to_device(args, device), to_device(kwargs, device)
-        self.fcalls = self.leaf = 0
+        self.fcalls = self.leaf = self._sdpa_n = 0
         self._calls, self._raw = {}, []
         self.maps.next_frame()
         for i, t in enumerate(flat_tensors(kwargs, flat_tensors(args, []))):
             lid = self.input_sites.get(i)
             if lid is not None:
                 self._capture(lid, t)
-        training = [m for m in self.model.modules() if m.training]
-        use_mode = bool(self.func_sites or self.attn_sites)
+        if self._modules is None:
+            self._modules = list(self.model.modules())
+        training = [m for m in self._modules if m.training]
+        use_mode = bool(self.func_sites or self.attn_sites) and not self.mode_free
+        patched = self._sdpa_patch() if self.mode_free and self.sdpa_taps else None
         undo = []
         try:
             for m in training:
                 m.training = False
             self._thread = threading.get_ident()
             undo = self._install()
+            if patched is not None:
+                F.scaled_dot_product_attention = patched[1]
             with torch.no_grad():
                 if use_mode:
                     with self._mode:
@@ -302,6 +399,8 @@ class Replayer:
                 else:
                     self.result = self.model(*args, **kwargs)
         finally:
+            if patched is not None:
+                F.scaled_dot_product_attention = patched[0]
             self._uninstall(undo)
             self.leaf = 0
             for m in training:
@@ -324,10 +423,13 @@ class Replayer:
         modules among those ops out of place and clone the remaining ones at capture."""
         self.clone = set()
         self._watch, self._to_flip = {}, set()
+        self.mode_free, self._wrappers, self.input_taps, self.sdpa_taps = False, None, {}, {}
+        use_mode = bool(self.func_sites or self.attn_sites)
+        self._taps = {"input": {}, "sdpa": {}, "found": set(), "attn": set()} if use_mode else None
         try:
             self._forward(inputs)
         finally:
-            self._watch = None
+            self._watch, taps, self._taps, self._pending = None, self._taps, None, {}
         for m in self._to_flip:
             m.inplace = False
             self.flipped.append(m)
@@ -348,6 +450,7 @@ class Replayer:
                 same = False
             if not same:
                 self.clone, self.rebind = overwritten, set()
+        self._try_mode_free(inputs, taps)
         self.result = None
         self.calibrated = True
 

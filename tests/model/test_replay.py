@@ -189,3 +189,47 @@ def test_models_that_reject_the_alias_get_copies():
     a = next(l for l in g.layers if l.name == "a")
     assert probe.replayer.clone == {a.id} and not probe.replayer.rebind and probe.recordings == 0
     probe.close()
+
+
+class Residual(nn.Module):
+    """A residual sum going into a leaf (LayerNorm), an SDPA call and a sum that only a torch function
+    takes (``tail``): the first two can be taken without the mode, the third only with it. ``bound``:
+    SDPA called through a name bound before the replay (the patched function never sees it)."""
+
+    sdpa_bound = staticmethod(nn.functional.scaled_dot_product_attention)
+
+    def __init__(self, tail: bool, bound: bool = False):
+        super().__init__()
+        self.a, self.norm, self.b = nn.Linear(8, 8), nn.LayerNorm(8), nn.Linear(8, 8)
+        self.tail, self.bound = tail, bound
+
+    def forward(self, x):
+        h = x + self.a(x)                                             # func site -> taken at norm's input
+        q = self.norm(h).view(1, 2, 4, 4).transpose(1, 2)
+        sdpa = self.sdpa_bound if self.bound else nn.functional.scaled_dot_product_attention
+        o = sdpa(q, q, q, is_causal=True)
+        y = self.b(o.transpose(1, 2).reshape(1, 4, 8)) + h
+        return torch.tanh(y) if self.tail else self.norm(y)
+
+
+@pytest.mark.parametrize("tail,bound", [(False, False), (True, False), (False, True)])
+def test_replays_drop_the_mode_only_when_a_pass_without_it_is_bitwise_the_same(tail, bound):
+    """Layers found by torch-call count are taken at the leaf that consumes them and at a patched
+    F.scaled_dot_product_attention, and the pass runs without the TorchFunctionMode; a sum only a
+    torch function consumes (tanh), or an SDPA the patch cannot see, keeps the mode. Either way every layer equals a fresh recording."""
+    torch.manual_seed(0)
+    model = Residual(tail, bound).eval()
+    ex = ExampleInputs((torch.randn(1, 4, 8),), {})
+    g = record(model, ex, top_k=0)
+    assert any(l.site and l.site[0] == "attn" for l in g.layers)
+    rep = Replayer(model, g, {l.id for l in g.layers})
+    rep.calibrate(ex)
+    assert rep.mode_free is (not tail and not bound)
+    for seed in range(3):
+        x = ExampleInputs((torch.randn(1, 4, 8, generator=torch.Generator().manual_seed(seed)),), {})
+        out = rep.run(x)
+        ref = {l.name: l.values for l in record(model, x, capture=True, top_k=0).layers}
+        for l in g.layers:
+            np.testing.assert_allclose(out[l.id].numpy().reshape(-1), ref[l.name].reshape(-1), atol=1e-6,
+                                       err_msg=l.name)
+    assert nn.functional.scaled_dot_product_attention is torch._C._nn.scaled_dot_product_attention   # put back
