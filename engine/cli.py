@@ -28,6 +28,9 @@ def _add_model_args(p: argparse.ArgumentParser, target_required: bool = True) ->
                                      "loaded with weights_only=True)")
     p.add_argument("--input-shape", help="example input shape, e.g. 1x3x224x224")
     p.add_argument("--input-dtype", help="example input dtype, e.g. float32 or int64")
+    p.add_argument("--structure", action="store_true", default=None,
+                   help="no weights: build the model on the meta device and show its shapes (any size; "
+                        "automatic when the weights would not fit in memory)")
 
 
 def _add_live_args(p: argparse.ArgumentParser) -> None:
@@ -111,7 +114,7 @@ def _live(args):
 def _spec(args):
     from engine.scenefile import find_scene, resolve_spec
     return resolve_spec(find_scene(args.target), weights=args.weights, input_shape=args.input_shape,
-                        input_dtype=args.input_dtype)
+                        input_dtype=args.input_dtype, structure=args.structure)
 
 
 def _progress(msg: str) -> None:

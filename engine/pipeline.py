@@ -47,6 +47,8 @@ def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
     scene.camera = camera_of(spec, scene.camera)
     if spec.title:
         scene.title = spec.title
+    if graph.structure_only:
+        scene.title += f"  (structure only: {graph.weight_bytes / 1e9:.1f} GB of weights not loaded, no values)"
     return scene
 
 
@@ -73,6 +75,8 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     if live.generate:
         return _load_generating(spec, live)
     model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live))
+    if graph.structure_only and live.active:
+        _no_values(name)
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:
@@ -146,7 +150,10 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 100:
         raise InputError(f"--temperature {t!r} must be 0 (greedy) or a positive number up to 100, e.g. 0.8")
     model, example, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                               input_dtype=spec.input_dtype)
+                                               input_dtype=spec.input_dtype, structure=spec.structure)
+    from engine.model.structure import is_structure_only
+    if is_structure_only(model):
+        _no_values(name)
     prompt = prompt_for(model, example, spec.model, name, live.input, live.generate)
     chooser = TokenChooser(t, spec.seed)
     tokens = generate_tokens(model, prompt.ids, live.generate, chooser)
@@ -165,6 +172,12 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     return Loaded(spec, graph, scene, model, example, session)
 
 
+def _no_values(name: str) -> None:
+    from engine.compute.errors import InputError
+    raise InputError(f"{name} opens as structure only (no weights), so it has no activations to show: drop "
+                     f"--input / --live / --pulse / --generate, or load a model that fits in memory")
+
+
 def _text_of(live: LiveOptions) -> str | None:
     """The text of a still ``--input text:...`` (a live run keeps the example's length)."""
     spec = live.input
@@ -178,7 +191,7 @@ def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None)
     from engine.model.registry import load_model
 
     model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
-                                              input_dtype=spec.input_dtype)
+                                              input_dtype=spec.input_dtype, structure=spec.structure)
     if text is not None and example is not None and spec.input_shape is None:
         from engine.compute.input_sources.text import text_example
         example = text_example(example, text, spec.model, model) or example

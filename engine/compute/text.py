@@ -12,6 +12,7 @@ padded with the pad id (attention_mask 0 there when the model takes a mask), lon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.model.example import BYTE_OFFSET, BYTE_PAD
 
@@ -84,7 +85,11 @@ def minilm_tokenizer():
 
 
 def encoder_for(model_spec: str, vocab_size: int, tokenizer=None):
-    """The model's own tokenizer when there is one (a given ``tokenizer``; minilm), else ByteEncoder."""
+    """The model's own tokenizer when there is one (a given ``tokenizer``; minilm; a local model folder's
+    tokenizer files), else ByteEncoder."""
+    if tokenizer is None and model_spec and Path(model_spec).expanduser().is_dir():
+        from engine.model.sources.hf_config import folder_tokenizer
+        tokenizer = folder_tokenizer(Path(model_spec).expanduser())
     if tokenizer is not None:
         return HFEncoder(tokenizer, type(tokenizer).__name__)
     from engine.model.registry import canonical_name

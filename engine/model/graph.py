@@ -60,6 +60,8 @@ class LayerGraph:
     input_shapes: list[tuple[int, ...]] = field(default_factory=list)
     family: str = "generic"        # "image", "language", "sequence", "tabular", "generic"
     device: str = "cpu"
+    structure_only: bool = False   # recorded without weights (meta device): shapes, no values
+    weight_bytes: int = 0          # structure_only: what the weights would take
 
     def __post_init__(self) -> None:
         self._by_name = {l.name: l for l in self.layers}
@@ -101,4 +103,7 @@ class LayerGraph:
         n_skip = sum(e.kind == "skip" for e in self.edges)
         lines.append(f"{len(self.layers)} layers, {len(self.edges)} edges ({n_skip} skip), "
                      f"{self.total_params:,} parameters, {self.total_neurons:,} neurons")
+        if self.structure_only:
+            lines.append(f"structure only: {self.weight_bytes / 1e9:.1f} GB of weights not loaded -- shapes and "
+                         f"parameter counts as a real run records them, no values")
         return "\n".join(lines)

@@ -19,6 +19,8 @@ edge kinds are worked out after the pass (engine/model/assemble.py).
 """
 from __future__ import annotations
 
+import contextlib
+
 import weakref
 from typing import Any
 
@@ -36,6 +38,7 @@ from engine.model.inputs import ExampleInputs, shape_text
 from engine.model.kinds import ATOMIC_MODULES
 from engine.model.ops import IGNORE, PASS, WRITE, policy
 from engine.model.recurrent import RNN_MODULES, rnn_state_names, rnn_state_shape, rnn_states
+from engine.model.structure import MetaShadow, is_structure_only, parameter_bytes
 from engine.model.tensors import flat_tensors, infer_family, item0, item0_numpy, to_device, to_example_inputs
 
 __all__ = ["record", "ExampleInputs", "to_example_inputs", "infer_family", "ATOMIC_MODULES"]
@@ -286,7 +289,7 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
         device = p.device
         break
     args, kwargs = ex.args, ex.kwargs
-    if device is not None:
+    if device is not None and device.type != "meta":      # (structure only: the inputs stay real)
         args, kwargs = to_device(args, device), to_device(kwargs, device)
     in_tensors = flat_tensors(kwargs, flat_tensors(args, []))
     if device is None:
@@ -295,6 +298,9 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
     names: dict[int, str] = {id(m): n for n, m in model.named_modules()}
     root_name = str(getattr(model, "original_name", None) or type(model).__name__)
 
+    structure = is_structure_only(model)        # weights on the meta device: shapes only
+    if structure:
+        capture, top_k = False, 0
     rec = _Recorder(capture)
     for t in in_tensors:
         rec.add_input(t)
@@ -305,7 +311,7 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
             model.eval()
         h_pre = _module_mod.register_module_forward_pre_hook(rec.pre_hook)
         h_post = _module_mod.register_module_forward_hook(rec.post_hook, with_kwargs=True)
-        with torch.no_grad():
+        with torch.no_grad(), (MetaShadow() if structure else contextlib.nullcontext()):
             rec.__enter__()
             try:
                 out = model(*args, **kwargs)
@@ -326,5 +332,8 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
             m.training = True
     fam = family or ex.family or infer_family(in_tensors)
     outputs = {p for t in flat_tensors(out, []) for p in [rec.prod.get(id(t))] if p is not None}
-    return assemble(rec.nodes, outputs, names, root_name, model_name, top_k, fam,
-                    [tuple(int(v) for v in t.shape) for t in in_tensors], device)
+    graph = assemble(rec.nodes, outputs, names, root_name, model_name, top_k, fam,
+                     [tuple(int(v) for v in t.shape) for t in in_tensors], device)
+    if structure:
+        graph.structure_only, graph.weight_bytes = True, parameter_bytes(model)
+    return graph

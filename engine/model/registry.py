@@ -18,6 +18,7 @@ from engine.model.example import guess_inputs, make_inputs, override_inputs
 from engine.model.inputs import ExampleInputs, parse_input_dtype, parse_input_shape
 from engine.model.source import ModelInfo, ModelSource, register_source, registered_sources, unregister_source
 from engine.model.sources.huggingface import HF_MODELS, build_hf, minilm_path
+from engine.model.structure import is_structure_only
 from engine.model.tensors import infer_family
 from engine.model.weights import load_weights
 
@@ -73,13 +74,15 @@ def find_source(spec: str) -> tuple[ModelSource, str] | None:
 
 
 def load_model(spec: str, *, weights: str | None = None, input_shape: str | None = None,
-               input_dtype: str | None = None) -> tuple[nn.Module, ExampleInputs, str, str]:
+               input_dtype: str | None = None, structure: bool = False) -> tuple[nn.Module, ExampleInputs, str, str]:
     """Build the model named by ``spec`` and its example input.
 
     Returns ``(model, ExampleInputs(args, kwargs), name, family)``; the model is in eval mode on CPU.
     ``weights``: a .safetensors or .pt/.pth state_dict loaded strictly. ``input_shape`` (``1x3x224x224``,
     several inputs ``1x16;1x16``) and ``input_dtype`` (``float32``, ``int64`` ...) replace the default
-    example input. Raises NeuroscapeError subclasses with one-line messages.
+    example input. ``structure``: build it on the meta device, no weights (engine/model/structure.py);
+    sources of big models do that by themselves when the weights would not fit in memory.
+    Raises NeuroscapeError subclasses with one-line messages.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise UnknownModelError("no model given; name one (e.g. resnet50, gpt2, mlp) — `neuroscape inspect --list` "
@@ -95,15 +98,21 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
         raise UnknownModelError(f"unknown model {spec!r}{hint}; `neuroscape inspect --list` shows all names, or "
                                 f"pass package.module:callable")
     source, key = hit
+    if structure and weights is not None:
+        raise InputSpecError("--structure shows the model without weights; drop --weights or --structure")
+    build = source.build_structure if structure else source.build
     if source.quiet:
         with warnings.catch_warnings():  # library construction chatter (init deprecations etc.)
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", FutureWarning)
-            model, inputs, family = source.build(key)
+            model, inputs, family = build(key)
     else:
-        model, inputs, family = source.build(key)
+        model, inputs, family = build(key)
     name = source.display_name(key)
 
+    if weights is not None and is_structure_only(model):
+        raise InputSpecError(f"{name}'s weights do not fit in memory, so it opens as structure only; "
+                             f"--weights cannot be loaded into it")
     if weights is not None:
         load_weights(model, weights, name)
 

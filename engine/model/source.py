@@ -64,6 +64,11 @@ class ModelSource:
         """A fresh model for a name resolve() returned."""
         raise NotImplementedError
 
+    def build_structure(self, name: str) -> Built:
+        """The model without weights (on the meta device, engine/model/structure.py): ``--structure``."""
+        from engine.model.structure import on_meta
+        return on_meta(self.build, name)
+
     def display_name(self, name: str) -> str:
         """The model's name in graphs and messages."""
         return name

@@ -42,6 +42,7 @@ class SceneSpec:
     weights: str | None = None
     input_shape: str | None = None
     input_dtype: str | None = None
+    structure: bool = False
     seed: int = 0
     layout: dict = field(default_factory=dict)
     look: dict = field(default_factory=dict)
@@ -107,7 +108,8 @@ def load_scene_file(path: str | Path) -> SceneSpec:
     if weights and not Path(weights).is_absolute():
         weights = str((path.parent / weights).resolve())
     return SceneSpec(model=model.get("name", "playground"), weights=weights, input_shape=model.get("input_shape"),
-                     input_dtype=model.get("input_dtype"), seed=data.get("input", {}).get("seed", 0),
+                     input_dtype=model.get("input_dtype"), structure=bool(model.get("structure", False)),
+                     seed=data.get("input", {}).get("seed", 0),
                      layout=data.get("layout", {}), look=data.get("look", {}), camera=data.get("camera", {}),
                      render=data.get("render", {}), input=data.get("input", {}),
                      title=data.get("scene", {}).get("title", ""), path=path,

@@ -36,6 +36,7 @@ class ModelTable:
     weights: str | None = None        # relative to the scene file
     input_shape: str | None = None
     input_dtype: str | None = None
+    structure: bool = False           # no weights: shapes only (engine/model/structure.py)
 
 
 @dataclass

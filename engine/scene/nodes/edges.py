@@ -12,6 +12,7 @@ from engine.scene.registry import register_node
 
 ARC_SEGMENTS = 24                  # line segments per skip arc
 TIME_ARC_SEGMENTS = 4        # segments of an arc between two time steps of a recurrent state
+BUS_MIN = 8                  # long edges from one layer beyond which they run as one bus
 
 
 @dataclass
@@ -36,6 +37,12 @@ def _arc(a: np.ndarray, b: np.ndarray, lift: float, n: int) -> np.ndarray:
     t = np.linspace(0, 1, n + 1)[:, None]
     pts = (1 - t) ** 2 * a + 2 * (1 - t) * t * c + t ** 2 * b
     return np.repeat(pts, 2, axis=0)[1:-1]
+
+
+def _skip_arc(p: Placement, q: Placement) -> np.ndarray:
+    a, b = p.center, q.center
+    lift = max(p.height, q.height) / 2 + 0.5 + 0.05 * abs(a[2] - b[2])
+    return _arc(a, b, lift, ARC_SEGMENTS)
 
 
 def _weight_edges(layer: Layer, dst: Placement, src: Placement, src_layer: Layer, look,
@@ -91,23 +98,32 @@ def time_arcs(p: Placement, steps: int) -> np.ndarray:
 
 
 def build_edges(ctx) -> list[EdgeSet]:
-    """One flow and one skip set for the whole graph (with the recurrent states' arcs along time),
+    """One flow and one skip set for the whole graph (with the recurrent states' arcs along time; a
+    layer read by more than BUS_MIN far layers reaches them as one bus, hopping from reader to reader),
     then one weight set per weighted layer (``look.edge_budget`` weight edges shared by the weighted
     layers)."""
     P, layers, look = ctx.layout.placements, ctx.layers, ctx.look
     flow, skip, wts = [], [], []
     n_weighted = sum(1 for _, d, _ in ctx.layout.edges if layers[d].top_in is not None) or 1
     budget = max(look.weight_edges_per_neuron, look.edge_budget // n_weighted)
+    far = [(s, d) for s, d, kind in ctx.layout.edges if kind == "skip" or P[d].rank - P[s].rank > 1]
+    fans: dict[int, list[int]] = {}
+    for s, d in far:
+        fans.setdefault(s, []).append(d)
     for s, d, kind in ctx.layout.edges:
         a, b = P[s].center, P[d].center
         if kind == "skip" or P[d].rank - P[s].rank > 1:
-            lift = max(P[s].height, P[d].height) / 2 + 0.5 + 0.05 * abs(a[2] - b[2])
-            skip.append(_arc(a, b, lift, ARC_SEGMENTS))
+            if len(fans[s]) <= BUS_MIN:
+                skip.append(_skip_arc(P[s], P[d]))
         else:
             flow.append(np.array([a, b]))
         e = _weight_edges(layers[d], P[d], P[s], layers[s], look, budget) if layers[d].top_in is not None else None
         if e is not None:
             wts.append(e)
+    for s, ds in fans.items():     # e.g. rotary position tables read by every attention layer
+        if len(ds) > BUS_MIN:
+            stops = [s] + sorted(set(ds), key=lambda d: (P[d].rank, d))
+            skip.extend(_skip_arc(P[x], P[y]) for x, y in zip(stops, stops[1:]))
     for i, p in P.items():
         l = layers[i]
         if l.op == "rnn_state" and len(l.shape) == 3 and (p.mosaic.ntiles == l.shape[1] or (
