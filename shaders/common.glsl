@@ -53,10 +53,12 @@ vec3 apply_fog(vec3 color, vec3 world) {
     return mix(color, u_background.rgb, fog_amount(world));
 }
 
-// Tensor index of mosaic texel (col, row): tiles of tile_h x tile_w texels, tiles_c tiles a row
-// (engine/layout/mosaic.py). Texels whose index is >= the layer's neuron count are padding.
-int neuron_index(ivec2 cell, int cols, int tile_h, int tile_w) {
+// Tensor index of mosaic texel (col, row): tiles of tile_h x tile_w texels holding per_tile neurons
+// each, tiles_c tiles a row (engine/layout/mosaic.py). Texels whose index is >= the layer's neuron
+// count are padding (so is the end of a tile past per_tile).
+int neuron_index(ivec2 cell, int cols, int tile_h, int tile_w, int per_tile) {
     int tiles_c = cols / tile_w;
     int t = (cell.y / tile_h) * tiles_c + cell.x / tile_w;
-    return t * tile_h * tile_w + (cell.y % tile_h) * tile_w + cell.x % tile_w;
+    int local = (cell.y % tile_h) * tile_w + cell.x % tile_w;
+    return local < per_tile ? t * per_tile + local : 0x7fffffff;
 }

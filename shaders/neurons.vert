@@ -15,11 +15,12 @@ out vec3 v_world;
 out float v_size;          // disc diameter in pixels
 
 void main() {
-    int base = 4 * u_slab;
+    int base = 5 * u_slab;
     vec4 p0 = texelFetch(u_params, base);
     vec4 p1 = texelFetch(u_params, base + 1);
     vec4 p2 = texelFetch(u_params, base + 2);
     vec4 p3 = texelFetch(u_params, base + 3);
+    int per_tile = int(texelFetch(u_params, base + 4).x);
     int cols = int(p3.x);
     int col = gl_VertexID % cols;
     int row = gl_VertexID / cols;
@@ -27,7 +28,7 @@ void main() {
     vec3 v = p2.xyz / p3.y;
     vec3 world = p0.xyz + (float(col) + 0.5) * u + (float(row) + 0.5) * v;
     gl_Position = u_view_proj * vec4(world, 1.0);
-    int index = neuron_index(ivec2(col, row), cols, int(p3.z), int(p3.w));
+    int index = neuron_index(ivec2(col, row), cols, int(p3.z), int(p3.w), per_tile);
     if (index >= int(p2.w)) {
         gl_Position = vec4(2.0, 2.0, 2.0, 1.0);   // padding: clipped, costs nothing to raster
         gl_PointSize = 1.0;

@@ -11,6 +11,7 @@ in vec2 v_uv;
 in vec3 v_world;
 flat in vec4 v_grid;
 flat in vec3 v_map;
+flat in int v_per_tile;
 
 out vec4 frag_color;
 
@@ -21,7 +22,7 @@ void main() {
 
     vec3 color;
     ivec2 cell = ivec2(min(floor(t), grid - 1.0));
-    int index = neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w));
+    int index = neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w), v_per_tile);
     if (index >= int(v_map.z)) {
         color = u_background.rgb * 1.6 + vec3(0.025);        // padding: no neuron here
     } else {

@@ -13,6 +13,8 @@ import numpy as np
 
 MAX_COLS = 4096  # keep textures far below GL_MAX_TEXTURE_SIZE and slabs readable
 MAX_TILE_ASPECT = 4.0   # taller tiles are cut into stacked pieces laid side by side (memory order kept)
+MAX_MOSAIC_ASPECT = 256.0   # flatter mosaics (2 rows of 4000) lay each row out as a square tile instead
+MAX_SIDE = 16384        # GL_MAX_TEXTURE_SIZE on llvmpipe: no mosaic side is longer
 STEPS_PER_ROW = 32      # a recurrent state's time steps per row of planes before it wraps
 
 
@@ -24,6 +26,12 @@ class Mosaic:
     tw: int         # tile width
     tiles_r: int
     tiles_c: int
+    per_tile: int = 0   # neurons in a tile when fewer than th * tw (a long row in a square tile; the rest pads)
+
+    @property
+    def tile_count(self) -> int:
+        """Neurons per tile."""
+        return self.per_tile or self.th * self.tw
 
     @property
     def rows(self) -> int:
@@ -36,16 +44,19 @@ class Mosaic:
     def texel(self, index: int | np.ndarray) -> tuple:
         """(col, row) of flattened neuron ``index`` (tensor order)."""
         index = np.asarray(index)
-        t, local = np.divmod(index, self.th * self.tw)
+        t, local = np.divmod(index, self.tile_count)
         y, x = np.divmod(local, self.tw)
         tr, tc = np.divmod(t, self.tiles_c)
         return tc * self.tw + x, tr * self.th + y
 
     def index(self, col: int, row: int) -> int:
-        """Flattened neuron index of texel (col, row); may be >= count on padding."""
+        """Flattened neuron index of texel (col, row); >= count on padding."""
         tr, y = divmod(row, self.th)
         tc, x = divmod(col, self.tw)
-        return (tr * self.tiles_c + tc) * self.th * self.tw + y * self.tw + x
+        local = y * self.tw + x
+        if local >= self.tile_count:
+            return self.count
+        return (tr * self.tiles_c + tc) * self.tile_count + local
 
     def tile_center(self, t: int) -> tuple[float, float]:
         tr, tc = divmod(t, self.tiles_c)
@@ -70,10 +81,23 @@ def _fold(h: int, w: int) -> int:
     return 1
 
 
+def _square_tiles(n: int, length: int, count: int) -> Mosaic:
+    """``n`` runs of ``length`` consecutive neurons, each in a near-square tile of its own (padded)."""
+    th, tw = _grid(length)
+    tr, tc = _grid(n, th / tw)
+    return Mosaic(count, n, th, tw, tr, tc, length if th * tw != length else 0)
+
+
+def _fits(m: Mosaic) -> bool:
+    return m.rows <= MAX_SIDE and m.cols <= MAX_SIDE and max(m.rows, m.cols) <= MAX_MOSAIC_ASPECT * min(m.rows, m.cols)
+
+
 def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
-    """Mosaic of one sample's output (``shape`` without the batch dim). Tiles much taller than wide
-    (per-head outputs 12 x 1024 x 64, long sequences of narrow features) are cut into pieces of
-    consecutive rows laid side by side, so no layer stands as a needle."""
+    """Mosaic of one sample's output (``shape`` without the batch dim), for any shape: feature maps
+    [.., H, W] as tiles of H x W; tiles much taller than wide (per-head outputs 12 x 1024 x 64, long
+    sequences of narrow features) cut into pieces of consecutive rows laid side by side, so no layer
+    stands as a needle; rows wider than MAX_COLS (vocab logits, long signals) each in a square tile of
+    their own; whatever would still be too flat or longer than MAX_SIDE, as square tiles or one vector."""
     shape = tuple(int(s) for s in shape) or (1,)
     count = prod(shape)
     if count == 0:
@@ -81,22 +105,21 @@ def mosaic_for(shape: tuple[int, ...]) -> Mosaic:
     if len(shape) == 1:
         r, c = _grid(count)
         return Mosaic(count, 1, r, c, 1, 1)
-    if len(shape) == 2:
-        t, d = shape
-        if d <= MAX_COLS and t <= MAX_COLS:
-            k = _fold(t, d)
-            if k == 1:
-                return Mosaic(count, 1, t, d, 1, 1)
-            tr, tc = _grid(k, (t // k) / d)
-            return Mosaic(count, k, t // k, d, tr, tc)
-        th, tw = _grid(d)          # very wide rows (vocab logits): each token its own tile
-        tr, tc = _grid(t, th / tw)
-        return Mosaic(count, t, th, tw, tr, tc)
-    h, w = shape[-2], shape[-1]
-    k = _fold(h, w)
-    h, c = h // k, prod(shape[:-2]) * k
-    tr, tc = _grid(c, h / w)
-    return Mosaic(count, c, h, w, tr, tc)
+    lead, h, w = prod(shape[:-2]), shape[-2], shape[-1]
+    if w > MAX_COLS:
+        m = _square_tiles(lead * h, w, count)
+    else:
+        k = _fold(h, w)
+        tr, tc = _grid(lead * k, (h // k) / w)
+        m = Mosaic(count, lead * k, h // k, w, tr, tc)
+    if not _fits(m):
+        m = _square_tiles(lead * h, w, count)         # each row a tile
+    if not _fits(m):
+        m = _square_tiles(lead, h * w, count)         # each H x W map a tile
+    if not _fits(m):
+        r, c = _grid(count)
+        m = Mosaic(count, 1, r, c, 1, 1)
+    return m
 
 
 def _near_square(n: int) -> tuple[int, int]:
@@ -124,7 +147,13 @@ def to_mosaic(values: np.ndarray, m: Mosaic | None = None) -> np.ndarray:
     m = m or mosaic_for(values.shape)
     flat = values.reshape(-1)
     out = np.zeros((m.tiles_r * m.tiles_c, m.th, m.tw), dtype=np.float32)
-    out.reshape(-1)[: flat.size] = flat
+    if m.per_tile:
+        n = m.ntiles * m.per_tile
+        padded = np.zeros(n, np.float32)
+        padded[: min(n, flat.size)] = flat[:n]
+        out.reshape(m.tiles_r * m.tiles_c, -1)[: m.ntiles, : m.per_tile] = padded.reshape(m.ntiles, m.per_tile)
+    else:
+        out.reshape(-1)[: flat.size] = flat
     out = out.reshape(m.tiles_r, m.tiles_c, m.th, m.tw).transpose(0, 2, 1, 3)
     return np.ascontiguousarray(out.reshape(m.rows, m.cols))
 
@@ -137,6 +166,8 @@ def from_mosaic(image: np.ndarray, m: Mosaic, *, prescale: float = 1.0, log: boo
     if img.shape != (m.rows, m.cols):
         raise ValueError(f"mosaic image is {img.shape}, expected {(m.rows, m.cols)}")
     tiles = img.reshape(m.tiles_r, m.th, m.tiles_c, m.tw).transpose(0, 2, 1, 3)
+    if m.per_tile:
+        tiles = tiles.reshape(m.tiles_r * m.tiles_c, -1)[: m.ntiles, : m.per_tile]
     flat = tiles.reshape(-1)[: m.count].astype(np.float32)
     if log:
         flat = np.sign(flat) * np.expm1(np.abs(flat))

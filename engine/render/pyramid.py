@@ -68,6 +68,10 @@ def mean_pyramid(values: np.ndarray, m: Mosaic, first: int = 1) -> list[np.ndarr
     t = torch.from_numpy(np.ascontiguousarray(values).reshape(-1))
     if t.dtype != torch.float32:
         t = t.float()
+    if m.per_tile:               # each tile's neurons, then its padding
+        flat = t.new_zeros(m.tiles_r * m.tiles_c, m.th * m.tw)
+        flat[: m.ntiles, : m.per_tile] = _padded(t, m.ntiles * m.per_tile).view(m.ntiles, m.per_tile)
+        t = flat.view(-1)
     tiles = _padded(t, m.rows * m.cols).view(m.tiles_r, m.tiles_c, m.th, m.tw)
     s = 1 << first
     if m.tiles_r == 1 and m.tiles_c == 1:

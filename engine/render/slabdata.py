@@ -2,8 +2,8 @@
 slab a parameter record (placement, colour scale, flags) in one buffer texture, the neuron values
 (engine/render/values.py), and each frame's level of detail, culling and draw order.
 
-Parameter record (4 RGBA32F texels a slab, read by slab.vert / neurons.vert): origin, scale |
-U = u * cols, flags | V = v * rows, count | cols, rows, tile_h, tile_w. Flags: FLAG_SIGNED
+Parameter record (RECORD = 5 RGBA32F texels a slab, read by slab.vert / neurons.vert): origin, scale |
+U = u * cols, flags | V = v * rows, count | cols, rows, tile_h, tile_w | neurons per tile, 0, 0, 0. Flags: FLAG_SIGNED
 (diverging colormap), FLAG_LOG (sign(v) log1p|v|), FLAG_NO_FAR (1x1 mosaic, no pyramid),
 FLAG_MASKS (-inf is a masked entry, drawn dim instead of as an error).
 """
@@ -23,6 +23,7 @@ from engine.scene.nodes import Slab
 from engine.scene.registry import node_type
 
 FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR, FLAG_MASKS = 1, 2, 4, 8
+RECORD = 5           # texels per slab in the parameter buffer
 
 
 class SlabData:
@@ -32,7 +33,7 @@ class SlabData:
         self.shared = shared
         self.slabs: list = []
         self.values: LayerValues | None = None
-        self.params = np.zeros((1, 16), np.float32)
+        self.params = np.zeros((1, 4 * RECORD), np.float32)
         self.params_dirty = False
         self.params_buf = int(GL.glGenBuffers(1))
         self.params_tex = int(GL.glGenTextures(1))
@@ -82,7 +83,7 @@ class SlabData:
 
     @staticmethod
     def _pack(slabs: list) -> np.ndarray:
-        p = np.zeros((max(1, len(slabs)), 16), np.float32)
+        p = np.zeros((max(1, len(slabs)), 4 * RECORD), np.float32)
         for i, s in enumerate(slabs):
             p[i, 0:3] = s.origin
             p[i, 3] = s.scale
@@ -93,6 +94,7 @@ class SlabData:
             p[i, 11] = s.count
             th, tw = (s.tile if s.tile else (s.rows, s.cols))
             p[i, 12:16] = (s.cols, s.rows, max(1, th), max(1, tw))
+            p[i, 16] = getattr(s, "per_tile", 0) or max(1, th) * max(1, tw)
         return p
 
     # ------------------------------------------------------------------ per frame

@@ -83,7 +83,9 @@ def test_a_kind_registers_once():
 
 
 def test_resolution_order():
-    assert [s.kind for s in registered_sources()][:5] == ["zoo", "huggingface", "pydoc-gpt", "torchvision", "user"]
+    assert [s.kind for s in registered_sources()][:6] == ["zoo", "huggingface", "pydoc-gpt", "torchvision", "hf-config",
+                                                          "user"]
+    assert find_source("llama3-70b")[0].kind == "hf-config"
     assert find_source("pkg.module:build")[0].kind == "user"
     assert find_source("path/to/file.py:Net")[0].kind == "user"
     assert find_source("C:model") is None  # a Windows drive, not module:callable
@@ -114,10 +116,11 @@ def test_declared_vocab_sizes():
     assert declared_vocab_size("") is None
 
 
-def test_list_models_is_zoo_then_hugging_face_then_torchvision():
+def test_list_models_is_zoo_then_hugging_face_then_torchvision_then_configs():
     torchvision = pytest.importorskip("torchvision")
     expected = ZOO_NAMES + ["gpt2", "bert", "minilm", "pydoc-gpt"]
     expected += [n for n in sorted(torchvision.models.list_models()) if n not in ZOO_NAMES]
+    expected += ["llama3-8b", "llama3-70b", "mixtral-8x7b", "t5-11b"]
     assert list_models() == expected
     rows = describe_models()
     assert [n for n, _ in rows] == expected

@@ -461,3 +461,33 @@ def test_picture_labels_show_their_picture(ctx):
     img = render_image(sc, size=(W, H), samples=0).astype(int)
     red = (img[..., 0] > 180) & (img[..., 1] < 60) & (img[..., 2] < 60)
     assert red.sum() > 100
+
+
+def test_rows_in_tiles_of_their_own_draw_each_row_from_its_tile_corner(ctx):
+    """Rows longer than a tile (per_tile < th * tw): row 0 = low, row 1 = high. The shader maps each
+    tile's first per_tile texels to that row and paints the rest of the tile as padding."""
+    from engine.layout.mosaic import mosaic_for
+    m = mosaic_for((2, 5000))                  # 2 rows of 5000 -> two 71x71 tiles holding 5000 each
+    assert m.per_tile == 5000 and m.ntiles == 2
+    t = 2.0 / max(m.rows, m.cols)
+    vals = np.r_[np.zeros(5000), np.ones(5000)].astype(np.float32)
+    s = Slab(layer_id=0, name="rows", kind="linear", rows=m.rows, cols=m.cols, count=m.count, tile=(m.th, m.tw),
+             origin=np.array([-1.0, 0.6, 0.0]), u=np.array([t, 0, 0]), v=np.array([0, -t, 0]), values=vals,
+             per_tile=m.per_tile)
+    assert s.mosaic == m
+    sc = Scene([s], camera=Camera(position=np.array([0.0, 0.0, 2.0])), background=BG)
+    img = render_image(sc, size=(640, 480), samples=0).astype(int)
+
+    def at(index=None, col=None, row=None):
+        if index is not None:
+            col, row = m.texel(index)
+        return px(img, project(sc.camera, s.origin + (col + 0.5) * s.u + (row + 0.5) * s.v, (640, 480)), r=0)
+    def high(c):      # viridis(1) is yellow: red and green well above blue; viridis(0) purple: blue above green
+        return c[0] > 2 * c[2] and c[1] > 2 * c[2]
+
+    def low(c):
+        return c[2] > c[1] + 20 and c.sum() > 60
+    for i in (300, 2500, 4600):
+        assert low(at(i)) and high(at(5000 + i)), i
+    pad = at(col=m.tw - 2, row=m.th - 1)      # the first tile's end, past its 5000 neurons: padding
+    assert not low(pad) and not high(pad) and pad.sum() < 80

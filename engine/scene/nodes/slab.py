@@ -41,6 +41,7 @@ class Slab:
     label: str = ""
     rank: int = 0                 # position along the data flow (longest path from the inputs)
     masks: bool = False           # -inf values are masked entries (scores before a softmax), not errors
+    per_tile: int = 0             # neurons per tile when fewer than its texels (Mosaic.per_tile)
 
     @property
     def normal(self) -> np.ndarray:
@@ -67,7 +68,9 @@ class Slab:
         """The engine.layout.mosaic.Mosaic this slab's texels follow."""
         th, tw = self.tile if self.tile else (self.rows, self.cols)
         th, tw = max(1, int(th)), max(1, int(tw))
-        return Mosaic(int(self.count), -(-int(self.count) // (th * tw)), th, tw, self.rows // th, self.cols // tw)
+        per = int(self.per_tile) or th * tw
+        return Mosaic(int(self.count), -(-int(self.count) // per), th, tw, self.rows // th, self.cols // tw,
+                      int(self.per_tile))
 
     def texel_at(self, point: np.ndarray) -> tuple[int, int] | None:
         """(col, row) of the texel under a world point on the slab plane, or None outside."""
@@ -132,7 +135,7 @@ def make_slab(layer: Layer, p: Placement) -> Slab:
     return Slab(layer.id, layer.name, layer.kind, m.rows, m.cols, m.count, (m.th, m.tw),
                 p.origin.astype(np.float64), p.u, p.v, values, signed, scale,
                 label=f"{layer.name}  {layer.kind} {shape}", rank=p.rank,
-                masks=bool(layer.attrs.get("neg_inf_is_mask")))
+                masks=bool(layer.attrs.get("neg_inf_is_mask")), per_tile=m.per_tile)
 
 
 def build_slabs(ctx) -> list[Slab]:
