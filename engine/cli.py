@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="print the layer table of a model")
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
+    i.add_argument("--details", action="store_true",
+                   help="under each layer its attributes (ONNX: op attributes, input/output names and shapes, "
+                        "initializer shapes)")
     return ap
 
 
@@ -128,7 +131,7 @@ def cmd_inspect(args) -> int:
         return 0
     from engine.pipeline import record_spec
     graph = record_spec(_spec(args), capture=False)
-    print(graph.table())
+    print(graph.table(details=args.details))
     return 0
 
 

@@ -77,6 +77,10 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live))
     if graph.structure_only and live.active:
         _no_values(name)
+    if hasattr(model, "record_graph") and live.active:
+        from engine.compute.errors import InputError
+        raise InputError(f"{name}: live inputs (--input / --live / --pulse) are not supported for ONNX files yet; "
+                         f"drop them to see the file's own example run")
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:
@@ -192,6 +196,9 @@ def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None)
 
     model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
                                               input_dtype=spec.input_dtype, structure=spec.structure)
+    if hasattr(model, "record_graph"):          # not torch: an ONNX file records itself
+        return model, example, name, model.record_graph(example, capture=capture, name=name,
+                                                        values=not spec.structure)
     if text is not None and example is not None and spec.input_shape is None:
         from engine.compute.input_sources.text import text_example
         example = text_example(example, text, spec.model, model) or example

@@ -90,8 +90,9 @@ class LayerGraph:
     def total_params(self) -> int:
         return sum(l.params for l in self.layers)
 
-    def table(self) -> str:
-        """Human-readable layer table (what `neuroscape inspect` prints)."""
+    def table(self, details: bool = False) -> str:
+        """Human-readable layer table (what `neuroscape inspect` prints); ``details``: each layer's
+        attributes on indented lines under it."""
         rows = [("#", "name", "kind", "op", "output shape", "params", "neurons")]
         for l in self.layers:
             rows.append((str(l.id), l.name, l.kind, l.op, "x".join(map(str, l.shape)),
@@ -99,6 +100,13 @@ class LayerGraph:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in rows]
+        if details:
+            for k in range(len(self.layers), 0, -1):
+                attrs = self.layers[k - 1].attrs
+                extra = [f"    {a}={v}" for a, v in attrs.items() if not isinstance(v, dict)]
+                extra += [f"    {a}: " + ", ".join(f"{n} {s}" for n, s in v.items()) for a, v in attrs.items()
+                          if isinstance(v, dict) and v]
+                lines[k + 1:k + 1] = extra
         lines.insert(1, "-" * len(lines[0]))
         n_skip = sum(e.kind == "skip" for e in self.edges)
         lines.append(f"{len(self.layers)} layers, {len(self.edges)} edges ({n_skip} skip), "

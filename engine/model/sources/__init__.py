@@ -5,4 +5,5 @@ from engine.model.sources import huggingface  # noqa: F401  gpt2, bert, minilm
 from engine.model.sources import pydoc_gpt  # noqa: F401  pydoc-gpt (real weights in weights/)
 from engine.model.sources import torchvision  # noqa: F401  resnet50, vit_b_16, ... (random weights)
 from engine.model.sources import hf_config  # noqa: F401  ./model-folder/, config.json, llama3-70b ... (configs)
+from engine.model.sources import onnx_file  # noqa: F401  model.onnx (onnx + onnxruntime)
 from engine.model.sources import user  # noqa: F401  package.module:callable, path/file.py:callable
