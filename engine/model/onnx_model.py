@@ -87,10 +87,10 @@ def load_onnx(path: str | Path, weights: bool = True):
 class OnnxModel(nn.Module):
     """An ONNX file that records like a torch model (``record_graph``) and runs on onnxruntime."""
 
-    def __init__(self, path: str | Path, weights: bool = True) -> None:
+    def __init__(self, path: str | Path, weights: bool = True, proto=None) -> None:
         super().__init__()
         self.path = Path(path)
-        self.proto = load_onnx(self.path, weights)
+        self.proto = proto if proto is not None else load_onnx(self.path, weights)
         g = self.proto.graph
         self.init_shapes = {t.name: tuple(int(d) for d in t.dims) for t in g.initializer}
         consts = {o for n in g.node if n.op_type == "Constant" for o in n.output}
@@ -112,6 +112,17 @@ class OnnxModel(nn.Module):
                         self.weight_sizes[o] = prod(dims)
         self.inputs = [i for i in g.input if i.name not in self.init_shapes]
         self._session = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: Path) -> "OnnxModel":
+        """A model serialized in memory (``path`` names it)."""
+        onnx = _onnx()
+        proto = onnx.load_from_string(data)
+        try:
+            proto = onnx.shape_inference.infer_shapes(proto)
+        except Exception:  # noqa: BLE001
+            pass
+        return cls(path, proto=proto)
 
     # ------------------------------------------------------------------ running
     def example(self) -> ExampleInputs:

@@ -65,7 +65,8 @@ _ops("recurrent", "lstm gru rnn_tanh rnn_relu lstm_cell gru_cell rnn_tanh_cell r
 
 
 def func_name(func) -> str:
-    name = getattr(func, "__name__", None)
+    packet = getattr(func, "overloadpacket", None)    # torch.ops.aten.conv2d.default (torch.export) -> conv2d
+    name = getattr(packet if packet is not None else func, "__name__", None)
     if name == "__get__":  # property of Tensor, e.g. Tensor.shape.__get__
         name = getattr(getattr(func, "__self__", None), "__name__", name)
     return name if isinstance(name, str) else str(func)

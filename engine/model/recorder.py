@@ -307,8 +307,8 @@ def record(model: nn.Module, example_inputs=None, *, capture: bool | str = False
     training = [m for m in model.modules() if m.training]
     h_pre = h_post = None
     try:
-        if training:
-            model.eval()
+        for m in training:          # (not model.eval(): torch.export's modules refuse it)
+            m.training = False
         h_pre = _module_mod.register_module_forward_pre_hook(rec.pre_hook)
         h_post = _module_mod.register_module_forward_hook(rec.post_hook, with_kwargs=True)
         with torch.no_grad(), (MetaShadow() if structure else contextlib.nullcontext()):

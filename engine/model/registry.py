@@ -126,5 +126,6 @@ def load_model(spec: str, *, weights: str | None = None, input_shape: str | None
     if family is None:
         family = inputs.family or infer_family(inputs.tensors())
     inputs.family = family
-    model.eval()
+    for m in model.modules():           # eval mode (not model.eval(): torch.export's modules refuse it)
+        m.training = False
     return model, inputs, name, family

@@ -6,4 +6,5 @@ from engine.model.sources import pydoc_gpt  # noqa: F401  pydoc-gpt (real weight
 from engine.model.sources import torchvision  # noqa: F401  resnet50, vit_b_16, ... (random weights)
 from engine.model.sources import hf_config  # noqa: F401  ./model-folder/, config.json, llama3-70b ... (configs)
 from engine.model.sources import onnx_file  # noqa: F401  model.onnx (onnx + onnxruntime)
+from engine.model.sources import saved_program  # noqa: F401  model.pt2 (torch.export), TorchScript .pt
 from engine.model.sources import user  # noqa: F401  package.module:callable, path/file.py:callable
