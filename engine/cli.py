@@ -124,6 +124,12 @@ def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _say_structure(graph) -> None:
+    from engine.model.structure import structure_note
+    if graph.structure_only:
+        _progress(structure_note(graph))
+
+
 def cmd_inspect(args) -> int:
     if args.list:
         from engine.model.registry import list_models
@@ -148,6 +154,7 @@ def cmd_render(args) -> int:
     t0 = time.perf_counter()
     live = _live(args)
     loaded = load(spec, live)
+    _say_structure(loaded.graph)
     graph, scene, session = loaded.graph, loaded.scene, loaded.session
     hud = highlight = None
     if live.generate:                  # the last step: the whole text, its last token's rows outlined
@@ -185,6 +192,7 @@ def cmd_view(args) -> int:
     require_display()
     spec = _spec(args)
     loaded = load(spec, _live(args), ring=3)
+    _say_structure(loaded.graph)
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
                     session=loaded.session, model=loaded.model, graph=loaded.graph,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model)

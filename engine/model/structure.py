@@ -21,7 +21,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_map
 
 __all__ = ["MetaShadow", "is_structure_only", "parameter_bytes", "available_memory", "fits_in_memory",
-           "on_meta"]
+           "on_meta", "structure_note"]
 
 META = torch.device("meta")
 SHADOW_MAX = 1 << 22            # elements: larger results keep no shadow (weights, activations)
@@ -74,6 +74,14 @@ def available_memory() -> int:
 def fits_in_memory(nbytes: int) -> bool:
     """Whether weights of ``nbytes`` leave room for the activations and the scene."""
     return nbytes <= MEMORY_SHARE * available_memory()
+
+
+def structure_note(graph) -> str:
+    """The one line that says a graph was recorded without weights, and why."""
+    why = ("" if fits_in_memory(graph.weight_bytes) else
+           f" (more than {MEMORY_SHARE:.0%} of the {available_memory() / 1e9:.1f} GB of memory available)")
+    return (f"{graph.model_name}: structure only -- {graph.weight_bytes / 1e9:.1f} GB of weights not loaded{why}; "
+            f"shapes and parameter counts, no values")
 
 
 def on_meta(build, *args, **kwargs):

@@ -59,6 +59,9 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
 
     _say(f"{'benchmarking' if bench else 'recording'} {spec.model} ...")
     loaded = load(spec, live_options, ring=3)
+    if loaded.graph.structure_only:
+        from engine.model.structure import structure_note
+        _say(structure_note(loaded.graph))
     scene = loaded.scene
     path = scene_camera_path(scene, spec, duration=args.duration)
     steps = live_options.generate
