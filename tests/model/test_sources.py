@@ -83,8 +83,8 @@ def test_a_kind_registers_once():
 
 
 def test_resolution_order():
-    assert [s.kind for s in registered_sources()][:6] == ["zoo", "huggingface", "pydoc-gpt", "torchvision", "hf-config",
-                                                          "user"]
+    assert [s.kind for s in registered_sources()][:8] == ["zoo", "huggingface", "pydoc-gpt", "torchvision", "hf-config",
+                                                          "onnx", "saved-program", "user"]
     assert find_source("llama3-70b")[0].kind == "hf-config"
     assert find_source("pkg.module:build")[0].kind == "user"
     assert find_source("path/to/file.py:Net")[0].kind == "user"
