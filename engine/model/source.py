@@ -9,6 +9,7 @@ registration order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import torch
@@ -18,7 +19,7 @@ from engine.model.inputs import ExampleInputs
 from engine.model.plugins import PluginTable
 
 __all__ = ["ModelInfo", "ModelSource", "Built", "register_source", "unregister_source", "registered_sources",
-           "seeded"]
+           "seeded", "shipped_file"]
 
 # (model in eval mode, its example input or None to guess one, family or None to infer it)
 Built = tuple[nn.Module, ExampleInputs | None, str | None]
@@ -79,6 +80,19 @@ _SOURCES: PluginTable[ModelSource] = PluginTable("model source", lambda source: 
 register_source = _SOURCES.add
 unregister_source = _SOURCES.remove
 registered_sources = _SOURCES.items
+
+
+def shipped_file(path: Path, package: str) -> Path | None:
+    """A file that ships with Neuroscape: ``path`` in a checkout or editable install, else the same
+    name in ``package``'s data (a wheel); None when neither exists."""
+    if path.exists():
+        return path
+    try:
+        from importlib.resources import files
+        packaged = Path(str(files(package) / path.name))
+        return packaged if packaged.exists() else None
+    except (ModuleNotFoundError, TypeError):
+        return None
 
 
 def seeded(build: Callable[..., T], *args, **kwargs) -> T:

@@ -19,38 +19,31 @@ from torch import nn
 from engine.model.errors import ModelImportError, first_line
 from engine.model.example import SEQ_LEN, generator
 from engine.model.inputs import ExampleInputs
-from engine.model.source import Built, ModelInfo, ModelSource, register_source, seeded
+from engine.model.source import Built, ModelInfo, ModelSource, register_source, seeded, shipped_file
 from engine.model.structure import fits_in_memory, on_meta, parameter_bytes
 
 __all__ = ["HFConfigSource", "CONFIGS", "config_path", "folder_tokenizer"]
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 SHIPPED = (
-    ModelInfo("llama3-8b", "Llama-3-8B's config (32 blocks, 32 heads, 8 KV heads): structure only unless 32 GB fit",
+    ModelInfo("llama3-8b", "Llama-3-8B's config (32 blocks, 32 heads, 8 KV heads): 16 GB in bf16: structure only unless that fits",
               aliases=("llama-3-8b", "meta-llama/meta-llama-3-8b"), vocab_size=128256),
     ModelInfo("llama3-70b", "Llama-3-70B's config (80 blocks, 64 heads, 8 KV heads, 141 GB in bf16): structure only",
               aliases=("llama-3-70b", "meta-llama/meta-llama-3-70b"), vocab_size=128256),
     ModelInfo("mixtral-8x7b", "Mixtral-8x7B's config (32 blocks, 8 experts, 2 per token): structure only",
               aliases=("mixtral", "mistralai/mixtral-8x7b-v0.1"), vocab_size=32000),
     ModelInfo("t5-11b", "T5-11B's config (24+24 blocks, 128 heads, encoder-decoder): structure only",
-              aliases=("t5-11b",), vocab_size=32128),
+              vocab_size=32128),
 )
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 
 
 def config_path(name: str) -> Path:
     """The shipped config.json of ``name``: configs/ of a checkout, else the engine.configs package data."""
-    path = CONFIGS / f"{name}.json"
-    if path.exists():
+    path = shipped_file(CONFIGS / f"{name}.json", "engine.configs")
+    if path is not None:
         return path
-    try:
-        from importlib.resources import files
-        packaged = Path(str(files("engine.configs") / path.name))
-        if packaged.exists():
-            return packaged
-    except (ModuleNotFoundError, TypeError):
-        pass
-    raise ModelImportError(f"the shipped config {path.name} is missing; reinstall neuroscape (pip install -e .)")
+    raise ModelImportError(f"the shipped config {name}.json is missing; reinstall neuroscape (pip install -e .)")
 
 
 def _folder_of(spec: str) -> Path | None:

@@ -14,7 +14,7 @@ import torch
 from engine.model.errors import ModelImportError, first_line
 from engine.model.example import BYTE_OFFSET
 from engine.model.inputs import ExampleInputs
-from engine.model.source import Built, ModelInfo, ModelSource, register_source
+from engine.model.source import Built, ModelInfo, ModelSource, register_source, shipped_file
 
 __all__ = ["CONFIG", "WEIGHTS", "PROMPT", "BYTE_OFFSET", "build_config", "weights_path"]
 
@@ -33,15 +33,9 @@ def build_config(dropout: float = 0.0):
 
 def weights_path() -> Path:
     """The shipped weights: weights/ of a checkout or editable install, else the engine.weights package data."""
-    if WEIGHTS.exists():
-        return WEIGHTS
-    try:
-        from importlib.resources import files
-        packaged = Path(str(files("engine.weights") / WEIGHTS.name))
-        if packaged.exists():
-            return packaged
-    except (ModuleNotFoundError, TypeError):
-        pass
+    path = shipped_file(WEIGHTS, "engine.weights")
+    if path is not None:
+        return path
     raise ModelImportError(f"pydoc-gpt's weights {WEIGHTS.name} are missing; reinstall neuroscape "
                            f"(pip install -e .) or train them: python scripts/train_pydoc_gpt.py")
 
