@@ -50,8 +50,10 @@ class Inspector:
 
     @property
     def available(self) -> bool:
-        """True when a model and graph are known (else picks show names and values only)."""
-        return self.model is not None and self.graph is not None
+        """True when a torch model with weights and its graph are known (else picks show names and values
+        only: structure-only models have no weights, ONNX files no torch modules)."""
+        return (self.model is not None and self.graph is not None and not self.graph.structure_only
+                and not hasattr(self.model, "record_graph"))
 
     def _kernels(self, layer) -> tuple[np.ndarray | None, str]:
         if layer.id not in self._panels:

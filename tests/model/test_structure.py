@@ -116,3 +116,20 @@ def test_cli_inspect_says_structure_only(capsys):
     assert "124,439,808 parameters" in out and "structure only: 0.5 GB of weights not loaded" in out
     assert main(["inspect", "--list"]) == 0
     assert "llama3-70b" in capsys.readouterr().out
+
+
+def test_picking_a_structure_only_neuron_reads_no_weights():
+    """The viewer's inspector on a structure-only conv net: names only, no kernels or contributions
+    read from meta tensors."""
+    from engine.app.inspector import Inspector
+    from engine.pipeline import load
+    from engine.scene.nodes import Pick
+    from engine.scenefile import SceneSpec
+    loaded = load(SceneSpec(model="cnn", structure=True))
+    ins = Inspector(loaded.scene, loaded.graph, loaded.model)
+    assert not ins.available
+    conv = next(s for s in loaded.scene.slabs if s.kind == "conv")
+    pick = Pick(conv, 1.0, conv.center, 1, 1)
+    out = ins.inspect(pick)
+    assert out.lines == [] and out.panel is None
+    assert pick.value is None and conv.name in pick.describe()

@@ -26,7 +26,8 @@ __all__ = ["HFConfigSource", "CONFIGS", "config_path", "folder_tokenizer"]
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 SHIPPED = (
-    ModelInfo("llama3-8b", "Llama-3-8B's config (32 blocks, 32 heads, 8 KV heads): 16 GB in bf16: structure only unless that fits",
+    ModelInfo("llama3-8b", "Llama-3-8B's config (32 blocks, 32 heads, 8 KV heads, 16 GB in bf16): structure only "
+                           "unless that fits",
               aliases=("llama-3-8b", "meta-llama/meta-llama-3-8b"), vocab_size=128256),
     ModelInfo("llama3-70b", "Llama-3-70B's config (80 blocks, 64 heads, 8 KV heads, 141 GB in bf16): structure only",
               aliases=("llama-3-70b", "meta-llama/meta-llama-3-70b"), vocab_size=128256),
