@@ -77,10 +77,6 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
     model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live))
     if graph.structure_only and live.active:
         _no_values(name)
-    if hasattr(model, "record_graph") and live.active:
-        from engine.compute.errors import InputError
-        raise InputError(f"{name}: live inputs (--input / --live / --pulse) are not supported for ONNX files yet; "
-                         f"drop them to see the file's own example run")
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:

@@ -122,7 +122,9 @@ class LiveProbe:
         # maps computed in the pass), so a frame handed to the renderer is not overwritten by the
         # next ring - 1 frames
         self.ring = max(1, ring)
-        self.replayer = Replayer(model, graph, set(self.by_id), map_depth=self.ring + 1)
+        # a model that captures its own layers (an ONNX file on onnxruntime) needs no replay
+        self.own = hasattr(model, "capture_layers")
+        self.replayer = None if self.own else Replayer(model, graph, set(self.by_id), map_depth=self.ring + 1)
         self.cpu = self.device.type == "cpu"
         if self.cpu:
             keep_freed_memory()
@@ -136,6 +138,9 @@ class LiveProbe:
     def _capture(self, inputs: ExampleInputs) -> dict[int, torch.Tensor]:
         """Outputs of the displayed layers: replayed, or recorded again when the replay does not
         line up (the first frame of a new input shape, value-dependent control flow)."""
+        if self.own:
+            self._derived, self._hot = {}, {}
+            return self.model.capture_layers(inputs, self.by_id)
         structural = True
         if self._derived is None:
             self._derived = self._derivations()
@@ -286,4 +291,5 @@ class LiveProbe:
 
     def close(self) -> None:
         """Give back the modules made out of place (engine/model/replay.py)."""
-        self.replayer.restore()
+        if self.replayer is not None:
+            self.replayer.restore()

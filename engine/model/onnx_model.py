@@ -186,6 +186,24 @@ class OnnxModel(nn.Module):
             raise ModelImportError(f"{self.path.name} failed on its input ({first_line(e)[:200]})") from e
         return dict(zip(names, outs))
 
+    def capture_layers(self, inputs: ExampleInputs, layers: dict) -> dict[int, torch.Tensor]:
+        """A live frame: each of ``layers`` (id -> Layer of this model's graph) as batch item 0 of one run."""
+        ran = self.run_all(inputs)
+        feeds = list(inputs.kwargs.values())
+        out: dict[int, torch.Tensor] = {}
+        for lid, layer in layers.items():
+            site = layer.site or ()
+            if site[:1] == ("onnx",) and site[1] in ran:
+                a = np.asarray(ran[site[1]])
+            elif site[:1] == ("input",) and site[1] < len(feeds):
+                a = feeds[site[1]].detach().cpu().numpy()
+            else:
+                continue
+            if not np.issubdtype(a.dtype, np.number):
+                continue
+            out[lid] = torch.from_numpy(np.ascontiguousarray(a[0] if a.ndim > 1 else a))
+        return out
+
     def forward(self, **inputs):
         outs = self.run_all(ExampleInputs((), inputs, None))
         res = [torch.from_numpy(np.asarray(outs[o.name])) for o in self.proto.graph.output]

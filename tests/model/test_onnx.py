@@ -127,3 +127,22 @@ def test_broken_onnx_files_fail_with_one_clear_line(resnet18, tmp_path):
         record_spec(SceneSpec(model=str(tmp_path / "custom.onnx")))
     g = record_spec(SceneSpec(model=str(tmp_path / "custom.onnx"), structure=True))
     assert [l.op for l in g.layers] == ["input", "Frobnicate"] and g.layers[1].kind == "other"
+
+
+def test_live_inputs_run_on_onnxruntime(resnet18):
+    """``view model.onnx --input noise --live``: every frame runs onnxruntime on the source's input and
+    each shown layer's values are that run's (the classifier's output equals torch's on the same input)."""
+    from engine.pipeline import LiveOptions, load
+    model, _, path = resnet18
+    loaded = load(SceneSpec(model=str(path)), LiveOptions(input="noise", live=True))
+    sess = loaded.session
+    fc = loaded.graph.layers[-1]
+    outs = []
+    for t in (0, 7):
+        frame = sess.compute(t)
+        assert frame.error is None and len(frame.layers) == len(loaded.scene.slabs)
+        x = sess.source.frame(t, True).kwargs["x"]
+        np.testing.assert_allclose(frame.layers[fc.id].values, model(x)[0].detach().numpy(), atol=1e-4)
+        outs.append(np.array(frame.layers[fc.id].values))
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3            # the input moved, so did the output
+    sess.close()
