@@ -63,15 +63,32 @@ def _attr(a):
     return v if isinstance(v, (int, float, str)) else str(v)[:60]
 
 
+def _weight_bytes(model) -> int:
+    from onnx import helper
+    total = 0
+    for t in model.graph.initializer:
+        try:
+            total += prod(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+        except (KeyError, TypeError, ValueError):
+            pass
+    return total
+
+
 def load_onnx(path: str | Path, weights: bool = True):
     """The ONNX ModelProto with shapes inferred; one clear line when the file is not a model.
-    ``weights=False``: external data files (models over 2 GB) are not read."""
+    External data files (models over 2 GB) are read only with ``weights`` and when they fit in memory."""
     onnx = _onnx()
     path = Path(path)
     if not path.is_file():
         raise ModelImportError(f"no ONNX file at {path}; check the path")
     try:
-        model = onnx.load(str(path), load_external_data=weights)
+        model = onnx.load(str(path), load_external_data=False)
+        external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+        if weights and external:
+            from engine.model.structure import fits_in_memory
+            if fits_in_memory(_weight_bytes(model)):
+                from onnx.external_data_helper import load_external_data_for_model
+                load_external_data_for_model(model, str(path.parent))
     except Exception as e:  # noqa: BLE001 - truncated, not protobuf, missing external data
         raise ModelImportError(f"{path} is not a readable ONNX model ({first_line(e)}); re-export it "
                                f"(torch.onnx.export) or check its external data files") from e
@@ -91,6 +108,8 @@ class OnnxModel(nn.Module):
         super().__init__()
         self.path = Path(path)
         self.proto = proto if proto is not None else load_onnx(self.path, weights)
+        # weights left in external files (too big for memory, or not asked for): the graph alone
+        self.graph_only = any(t.data_location == 1 for t in self.proto.graph.initializer)
         g = self.proto.graph
         self.init_shapes = {t.name: tuple(int(d) for d in t.dims) for t in g.initializer}
         consts = {o for n in g.node if n.op_type == "Constant" for o in n.output}
@@ -215,6 +234,7 @@ class OnnxModel(nn.Module):
         """The LayerGraph: an input layer per graph input, a layer per shown node, data edges;
         ``values``: run onnxruntime for concrete shapes (and, with ``capture``, values)."""
         g = self.proto.graph
+        values = values and not self.graph_only
         capture = capture and values
         ran = self.run_all(inputs) if values else {}
         shapes = {v.name: _dims(v.type) for v in list(g.value_info) + list(g.output) + list(g.input)}

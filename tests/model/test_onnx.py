@@ -146,3 +146,17 @@ def test_live_inputs_run_on_onnxruntime(resnet18):
         outs.append(np.array(frame.layers[fc.id].values))
     assert np.abs(outs[0] - outs[1]).max() > 1e-3            # the input moved, so did the output
     sess.close()
+
+
+def test_external_data_is_read_only_when_it_fits(resnet18, tmp_path, monkeypatch):
+    """A model saved with its weights in an external file (as ONNX does past 2 GB) runs when they fit
+    in memory and opens as its graph alone when they do not."""
+    import onnx
+    _, _, path = resnet18
+    proto = onnx.load(str(path))
+    onnx.save_model(proto, str(tmp_path / "ext.onnx"), save_as_external_data=True, location="ext.data")
+    g = record_spec(SceneSpec(model=str(tmp_path / "ext.onnx")))
+    assert not g.structure_only and g.layers[-1].values is not None
+    monkeypatch.setattr("engine.model.structure.MEMORY_SHARE", 1e-9)
+    g = record_spec(SceneSpec(model=str(tmp_path / "ext.onnx")))
+    assert g.structure_only and len(g.layers) == 50 and g.layers[-1].values is None
