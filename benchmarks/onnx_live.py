@@ -1,7 +1,8 @@
 """ONNX live frame: a frame of `neuroscape view model.onnx --input noise --live` (onnxruntime with every
 shown node's output exposed and graph optimizations off, then statistics and colour scales for each
 layer) against a bare onnxruntime run of the same file (its default session: optimizations on, only
-the model's outputs), and the floor between them: the instrumented session alone. Runs interleaved.
+the model's outputs), and the floor between them: the instrumented session alone. Runs interleaved;
+thread spinning off in every session (an idle session's spinning threads would slow the next one).
 
 Goal (issue 12): ONNX live frame <= 1.3x a bare onnxruntime run.
 Usage: .venv/bin/python benchmarks/onnx_live.py [--model resnet18] [--repeat 7]
@@ -35,7 +36,9 @@ def main() -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17, input_names=["x"])
-    bare = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    opts = ort.SessionOptions()          # default but for spinning, off as in ours: one session's idle
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")   # threads would slow the other's run
+    bare = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     loaded = load(SceneSpec(model=str(path)), LiveOptions(input="noise", live=True))
     sess = loaded.session
     inst = loaded.model.session()

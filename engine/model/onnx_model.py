@@ -187,6 +187,8 @@ class OnnxModel(nn.Module):
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")   # idle threads leave the CPU
+                                                                               # to the render thread
         try:
             self._session = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 - ops onnxruntime lacks, invalid graphs
