@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=size_arg, default=None, help="image size, default 1920x1080")
     r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
+    g = r.add_argument_group("attribution (why the model decided; Captum)")
+    g.add_argument("--explain", choices=("saliency", "gxi", "ig", "gradcam"),
+                   help="draw each layer's attribution for one output instead of its activations: gradient "
+                        "saliency, gradient x input, Integrated Gradients (50 steps) or Grad-CAM on the last conv "
+                        "layer, on the input slab; activation x gradient on every other layer")
+    g.add_argument("--target", type=int, default=None, dest="explain_target", metavar="CLASS", help="--explain: the output (class) to explain; "
+                                                            "default: the top one")
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
     _add_live_args(rec)
@@ -141,6 +148,19 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def _explain(loaded, method: str, target: int | None) -> list[str]:
+    """Attributions on the loaded scene; the HUD lines (the output explained, the top-5)."""
+    from engine.compute.attribution import apply_to_scene, categories_for, explain
+    from engine.model.registry import canonical_name
+    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+        raise NeuroscapeError("--explain needs a PyTorch model with weights (not structure only, not ONNX)")
+    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+    ex = explain(loaded.model, loaded.graph, inputs, method, target,
+                 categories_for(canonical_name(loaded.spec.model)))
+    apply_to_scene(loaded.scene, loaded.graph, ex)
+    return ex.hud()
+
+
 def cmd_render(args) -> int:
     from engine.pipeline import load
     from engine.record.output import check_output
@@ -157,6 +177,11 @@ def cmd_render(args) -> int:
     _say_structure(loaded.graph)
     graph, scene, session = loaded.graph, loaded.scene, loaded.session
     hud = highlight = None
+    if args.explain:
+        hud = _explain(loaded, args.explain, args.explain_target)
+    elif args.explain_target is not None:
+        raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
+                              "gxi, gradcam)")
     if live.generate:                  # the last step: the whole text, its last token's rows outlined
         frame = session.first_frame(live.generate)
         hud, highlight = session.hud(), session.highlight(frame)

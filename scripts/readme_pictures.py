@@ -4,8 +4,12 @@
                         fed token outlined in every plane, the text in the HUD, token labels
     docs/headview.png   all-MiniLM-L6-v2: a head of layer 1 picked, its head view beside the map
     docs/modelview.png  scenes/minilm-heads.toml: the layers x heads floor grid under the network
+    docs/explain.png    resnet18 on the photo, --explain gradcam: the heat map on the input slab,
+                        activation x gradient on every layer, the top-5 in the HUD
+    docs/llama70b.png   llama3-70b opened as structure only (no weights): 80 blocks x 64 heads
+    docs/lstm.png       the lstm unrolled in time: a plane per step, arcs from step to step
 
-    .venv/bin/python scripts/readme_pictures.py [--size 1600x900]
+    .venv/bin/python scripts/readme_pictures.py [--size 1600x900] [--only explain llama70b ...]
 """
 from __future__ import annotations
 
@@ -83,16 +87,41 @@ def model_view_picture(size, out: Path) -> None:
     save_png(render_image(sc, size=size, camera=cam), out)
 
 
+def explain_picture(size, out: Path) -> None:
+    from engine.cli import _explain
+    loaded = load(resolve_spec("resnet18"), LiveOptions(input="photo"))
+    hud = _explain(loaded, "gradcam", None)
+    save_png(render_image(loaded.scene, size=size, hud=hud), out)
+
+
+def llama70b_picture(size, out: Path) -> None:
+    loaded = load(resolve_spec("llama3-70b"), LiveOptions())
+    save_png(render_image(loaded.scene, size=size, hud=[loaded.scene.title]), out)
+
+
+def lstm_picture(size, out: Path) -> None:
+    loaded = load(resolve_spec("lstm"), LiveOptions(input="noise"))
+    sc = loaded.scene
+    h = next(s for s in sc.slabs if s.name == "rnn.layer0.h")
+    target = h.center
+    cam = Camera(position=target + np.array([1.2, 2.0, 6.5])).look_at(target)
+    save_png(render_image(sc, size=size, camera=cam), out)
+
+
+PICTURES = {"generate": generate_picture, "headview": head_view_picture, "modelview": model_view_picture,
+            "explain": explain_picture, "llama70b": llama70b_picture, "lstm": lstm_picture}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1600x900")
+    ap.add_argument("--only", nargs="+", choices=sorted(PICTURES), default=sorted(PICTURES))
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
     docs = ROOT / "docs"
-    generate_picture(size, docs / "generate.png")
-    head_view_picture(size, docs / "headview.png")
-    model_view_picture(size, docs / "modelview.png")
-    print("wrote docs/generate.png docs/headview.png docs/modelview.png")
+    for name in args.only:
+        PICTURES[name](size, docs / f"{name}.png")
+        print(f"wrote docs/{name}.png")
     return 0
 
 
