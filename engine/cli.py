@@ -65,6 +65,16 @@ def _add_record_args(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
+def _add_explain_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("attribution (why the model decided; Captum)")
+    g.add_argument("--explain", choices=("saliency", "gxi", "ig", "gradcam"),
+                   help="draw each layer's attribution for one output instead of its activations: gradient "
+                        "saliency, gradient x input, Integrated Gradients (50 steps) or Grad-CAM on the last conv "
+                        "layer, on the input slab; activation x gradient on every other layer")
+    g.add_argument("--target", type=int, default=None, dest="explain_target", metavar="CLASS",
+                   help="--explain: the output (class) to explain; default: the top one")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
                                  "view the default scene (or record it to a video when there is no display).")
@@ -78,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--path-out", help="scene file that J writes the camera path (K: add keyframe) into; "
                                       "default <scene>-path.toml beside the scene file")
     v.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
+    _add_explain_args(v)
     r = sub.add_parser("render", help="render one frame offscreen to a PNG (no display needed)")
     _add_model_args(r)
     _add_live_args(r)
@@ -85,13 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=size_arg, default=None, help="image size, default 1920x1080")
     r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
-    g = r.add_argument_group("attribution (why the model decided; Captum)")
-    g.add_argument("--explain", choices=("saliency", "gxi", "ig", "gradcam"),
-                   help="draw each layer's attribution for one output instead of its activations: gradient "
-                        "saliency, gradient x input, Integrated Gradients (50 steps) or Grad-CAM on the last conv "
-                        "layer, on the input slab; activation x gradient on every other layer")
-    g.add_argument("--target", type=int, default=None, dest="explain_target", metavar="CLASS", help="--explain: the output (class) to explain; "
-                                                            "default: the top one")
+    _add_explain_args(r)
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
     _add_live_args(rec)
@@ -218,8 +223,13 @@ def cmd_view(args) -> int:
     spec = _spec(args)
     loaded = load(spec, _live(args), ring=3)
     _say_structure(loaded.graph)
+    notes = _explain(loaded, args.explain, args.explain_target) if args.explain else None
+    if args.explain_target is not None and not args.explain:
+        raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
+                              "gxi, gradcam)")
+    session = None if args.explain else loaded.session     # an explanation is a still picture of its input
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
-                    session=loaded.session, model=loaded.model, graph=loaded.graph,
+                    session=session, model=loaded.model, graph=loaded.graph, notes=notes,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model)
     viewer.run(max_seconds=args.max_seconds)
     return 0

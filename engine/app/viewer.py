@@ -23,7 +23,8 @@ FAR_BUDGET_S = 0.03     # per frame, rebuilding far pyramids of live layers (see
 class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
-                 model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None) -> None:
+                 model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
+                 notes: list[str] | None = None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
@@ -45,6 +46,7 @@ class Viewer:
         self._moved = False
         self._last_click = -1.0
         self.session = session
+        self.notes = list(notes or [])          # lines the HUD always shows (e.g. what --explain explains)
         from engine.app.inspector import Inspector
         self.inspector = Inspector(scene, graph, model, session)
         self.inspect_lines: list[str] = []
@@ -178,7 +180,7 @@ class Viewer:
         pos = ", ".join(f"{v:.1f}" for v in s.camera.position)
         lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
                  f"{s.edge_count:,} edges",
-                 f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status]
+                 f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status, *self.notes]
         if self.session is not None:
             ss = self.session
             live = f"input: {ss.label}   frame {self.live_t}"

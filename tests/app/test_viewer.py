@@ -177,3 +177,16 @@ def test_viewer_r_draws_the_attention_rollout(xvfb, tmp_path):
     a, b = _two_shots(xvfb, tmp_path, ["minilm", "--input", "text:the cat sat on the mat"], press_r)
     lit = lambda img: int((np.abs(img[80:] - HIGHLIGHT).max(axis=2) < 40).sum())  # noqa: E731
     assert lit(a) == 0 and lit(b) > 50, "R drew no rollout lines"
+
+
+def test_viewer_explain_draws_attributions_and_names_the_output(xvfb, tmp_path):
+    """``view cnn --explain gxi --target 3``: the same network in other colours (attribution
+    magnitudes instead of activations), and the HUD's extra lines (output explained, top-5)."""
+    plain = _two_shots(xvfb, tmp_path / "a", ["cnn", "--windowed", "--size", "800x600"], lambda: None)[0]
+    why = _two_shots(xvfb, tmp_path / "b", ["cnn", "--windowed", "--size", "800x600", "--explain", "gxi",
+                                            "--target", "3"], lambda: None)[0]
+    assert plain.shape == why.shape
+    body = (slice(200, None), slice(None))                  # below the HUD: the network itself
+    assert np.abs(plain[body] - why[body]).mean() > 2.0, "attributions look like activations"
+    hud = (slice(0, 200), slice(0, 500))
+    assert (np.abs(why[hud] - plain[hud]).sum(axis=2) > 60).sum() > 200, "no explanation lines in the HUD"
