@@ -163,6 +163,7 @@ def _explain(loaded, method: str, target: int | None) -> list[str]:
     ex = explain(loaded.model, loaded.graph, inputs, method, target,
                  categories_for(canonical_name(loaded.spec.model)))
     apply_to_scene(loaded.scene, loaded.graph, ex)
+    loaded.scene.title += f"  (attribution: {method}, output {ex.target})"
     return ex.hud()
 
 
@@ -228,9 +229,12 @@ def cmd_view(args) -> int:
         raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
                               "gxi, gradcam)")
     session = None if args.explain else loaded.session     # an explanation is a still picture of its input
+    from engine.compute.attribution import categories_for
+    from engine.model.registry import canonical_name
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
                     session=session, model=loaded.model, graph=loaded.graph, notes=notes,
-                    path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model)
+                    path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model,
+                    example=loaded.example, categories=categories_for(canonical_name(spec.model)))
     viewer.run(max_seconds=args.max_seconds)
     return 0
 

@@ -12,7 +12,8 @@ from engine.scene.nodes import Scene
 from engine.scene.pick import Pick, framing_position, pick
 
 HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  click pick  " \
-       "double-click fly to  L labels  G edges  R rollout  P screenshot  K keyframe  J save path  F11 fullscreen  " \
+       "double-click fly to  L labels  G edges  R rollout  X attribution  P screenshot  K keyframe  J save path  " \
+       "F11 fullscreen  " \
        "Esc quit"
 DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
@@ -24,7 +25,7 @@ class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
-                 notes: list[str] | None = None) -> None:
+                 notes: list[str] | None = None, example=None, categories: list[str] | None = None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
@@ -49,6 +50,12 @@ class Viewer:
         self.notes = list(notes or [])          # lines the HUD always shows (e.g. what --explain explains)
         from engine.app.inspector import Inspector
         self.inspector = Inspector(scene, graph, model, session)
+        self.explainer = None           # X: attributions (a torch model with weights and an input to explain)
+        if self.inspector.available and (session is not None or example is not None):
+            from engine.app.explainer import ExplainToggle
+            inputs = (lambda: session.source.frame(self.live_t, session.live)) \
+                if getattr(session, "source", None) is not None else (lambda: example)
+            self.explainer = ExplainToggle(scene, self.inspector.graph, self.inspector.model, inputs, categories)
         self.inspect_lines: list[str] = []
         self.rollout_on = False                  # R: the rollout replaces the pick's inspection until a click
         self._panel = None
@@ -94,6 +101,9 @@ class Viewer:
         elif key == g.KEY_R:
             self.rollout_on = not self.rollout_on
             self._show_inspection()
+        elif key == g.KEY_X:
+            self.status = self.explainer.cycle() if self.explainer is not None else \
+                "X: attribution needs a PyTorch model with weights and an input"
         elif key == g.KEY_K:
             self.status = self.path_keys.add(self.scene.camera, time.monotonic())
         elif key == g.KEY_J:
@@ -181,6 +191,8 @@ class Viewer:
         lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
                  f"{s.edge_count:,} edges",
                  f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status, *self.notes]
+        if self.explainer is not None:
+            lines.extend(self.explainer.lines)
         if self.session is not None:
             ss = self.session
             live = f"input: {ss.label}   frame {self.live_t}"
@@ -216,7 +228,11 @@ class Viewer:
         hud = None
         try:
             for size, self.fps in self.window.frames(self.controls, self.renderer, max_seconds, max_frames):
-                self._poll_live()
+                if self.explainer is None or not self.explainer.active:
+                    self._poll_live()              # (an attribution on screen holds the live frames)
+                if self.explainer is not None:
+                    status = self.explainer.poll(self.renderer)
+                    self.status = status or self.status
                 lines = self.hud_lines()
                 if lines != hud:
                     self.renderer.set_hud(lines)

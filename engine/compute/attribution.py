@@ -158,5 +158,4 @@ def apply_to_scene(scene, graph: LayerGraph, ex: Explanation) -> int:
             n += 1
         else:
             s.values, s.signed, s.scale = np.zeros(s.count, np.float32), False, 1.0
-    scene.title += f"  (attribution: {ex.method}, output {ex.target})"
     return n

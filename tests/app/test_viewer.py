@@ -190,3 +190,14 @@ def test_viewer_explain_draws_attributions_and_names_the_output(xvfb, tmp_path):
     assert np.abs(plain[body] - why[body]).mean() > 2.0, "attributions look like activations"
     hud = (slice(0, 200), slice(0, 500))
     assert (np.abs(why[hud] - plain[hud]).sum(axis=2) > 60).sum() > 200, "no explanation lines in the HUD"
+
+
+def test_viewer_x_cycles_to_an_attribution_and_back(xvfb, tmp_path):
+    """X: activations -> saliency (computed in a thread, then drawn) -> ... ; the picture changes."""
+    def press_x():
+        time.sleep(0.5)
+        xdo(xvfb, "key", "x")
+        time.sleep(3.0)
+    a, b = _two_shots(xvfb, tmp_path, ["cnn", "--windowed", "--size", "800x600"], press_x)
+    body = (slice(200, None), slice(None))
+    assert np.abs(a[body] - b[body]).mean() > 2.0, "X did not draw an attribution"
