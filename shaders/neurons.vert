@@ -36,7 +36,7 @@ void main() {
         return;
     }
 
-    float value = texelFetch(u_values, index).r;
+    float value = has_flag(p1.w, 16) ? 0.0 : texelFetch(u_values, index).r;   // 16: no values yet
     v_color = value_color(value, p0.w, p1.w);
     v_world = world;
 

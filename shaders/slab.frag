@@ -25,6 +25,8 @@ void main() {
     int index = neuron_index(cell, int(grid.x), int(v_grid.z), int(v_grid.w), v_per_tile);
     if (index >= int(v_map.z)) {
         color = u_background.rgb * 1.6 + vec3(0.025);        // padding: no neuron here
+    } else if (has_flag(v_map.y, 16)) {
+        color = value_color(0.0, v_map.x, v_map.y);          // no values (structure only): flat
     } else {
         vec2 dx = dFdx(t), dy = dFdy(t);
         float lod = 0.5 * log2(max(max(dot(dx, dx), dot(dy, dy)), 1e-12));   // GL's level of detail

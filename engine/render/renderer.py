@@ -247,6 +247,7 @@ class Renderer:
         d = self.slab_data
         i = d.slab_index(layer_id)
         d.slabs[i].values = d.values.write(i, values)
+        d.set_flags(i, d.slabs[i].signed, d.is_log(i))       # (a blank slab's first values: drawn from now on)
         if scale is not None and float(scale) != d.scale_of(i):
             d.set_scale(i, scale)
 
@@ -259,6 +260,7 @@ class Renderer:
         i = d.slab_index(layer_id)
         shared = d.values.attach(i, values)
         d.slabs[i].values = d.values.data[i]
+        d.set_flags(i, d.slabs[i].signed, d.is_log(i))
         if scale is not None and float(scale) != d.scale_of(i):
             d.set_scale(i, scale)
         return shared

@@ -5,7 +5,8 @@ slab a parameter record (placement, colour scale, flags) in one buffer texture, 
 Parameter record (RECORD = 5 RGBA32F texels a slab, read by slab.vert / neurons.vert): origin, scale |
 U = u * cols, flags | V = v * rows, count | cols, rows, tile_h, tile_w | neurons per tile, 0, 0, 0. Flags: FLAG_SIGNED
 (diverging colormap), FLAG_LOG (sign(v) log1p|v|), FLAG_NO_FAR (1x1 mosaic, no pyramid),
-FLAG_MASKS (-inf is a masked entry, drawn dim instead of as an error).
+FLAG_MASKS (-inf is a masked entry, drawn dim instead of as an error), FLAG_NO_VALUES (no values yet:
+drawn flat, nothing read).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from engine.scene.cull import CULL, POINTS, SLAB, SlabArrays
 from engine.scene.nodes import Slab
 from engine.scene.registry import node_type
 
-FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR, FLAG_MASKS = 1, 2, 4, 8
+FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR, FLAG_MASKS, FLAG_NO_VALUES = 1, 2, 4, 8, 16
 RECORD = 5           # texels per slab in the parameter buffer
 
 
@@ -89,7 +90,7 @@ class SlabData:
             p[i, 3] = s.scale
             p[i, 4:7] = np.asarray(s.u, np.float64) * s.cols
             p[i, 7] = (FLAG_SIGNED if s.signed else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0) \
-                | (FLAG_MASKS if s.masks else 0)
+                | (FLAG_MASKS if s.masks else 0) | (FLAG_NO_VALUES if s.values is None else 0)
             p[i, 8:11] = np.asarray(s.v, np.float64) * s.rows
             p[i, 11] = s.count
             th, tw = (s.tile if s.tile else (s.rows, s.cols))
@@ -162,7 +163,7 @@ class SlabData:
     def set_flags(self, i: int, signed: bool, log: bool) -> None:
         s = self.slabs[i]
         flags = (FLAG_SIGNED if signed else 0) | (FLAG_LOG if log else 0) | (FLAG_NO_FAR if s.rows * s.cols <= 1 else 0) \
-            | (FLAG_MASKS if s.masks else 0)
+            | (FLAG_MASKS if s.masks else 0) | (FLAG_NO_VALUES if self.values is not None and self.values.blank[i] else 0)
         if int(self.params[i, 7]) == flags:
             return
         s.signed = bool(signed)

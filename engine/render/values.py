@@ -69,25 +69,37 @@ class LayerValues:
         self._fenced: list[tuple[int, list]] = []  # (fence, [(array, buffer)]) the GPU may still read
         self._names: list[int] = []
         self.current = [0] * n                    # the buffer slab i's texture reads
+        #: slabs without values yet (structure-only models): one texel of GL memory, no pyramid, drawn
+        #: flat (FLAG_NO_VALUES) until values arrive
+        self.blank = [s.values is None for s in slabs]
         for i, s in enumerate(slabs):
             v = s.values
-            flat = np.zeros(max(1, int(s.count)), np.float32) if v is None else self._tensor_order(i, v)
-            if self.zero_copy and v is not None and flat.nbytes >= SHARE_BYTES and flat.flags.c_contiguous:
+            if v is None:
+                self._write_flat(i, np.zeros(1, np.float32))
+                continue
+            flat = self._tensor_order(i, v)
+            if self.zero_copy and flat.nbytes >= SHARE_BYTES and flat.flags.c_contiguous:
                 self.attach(i, flat)      # big layers: GL reads the scene's own memory (one copy in RAM)
             else:
                 self.write(i, flat)
-            sizes = level_sizes(s.rows, s.cols)
-            if sizes:
-                self.far[i] = int(GL.glGenTextures(1))
-                GL.glBindTexture(GL.GL_TEXTURE_2D, self.far[i])
-                for level, (h, w) in enumerate(sizes, start=1):
-                    GL.glTexImage2D(GL.GL_TEXTURE_2D, level, GL.GL_R32F, w, h, 0, GL.GL_RED, GL.GL_FLOAT, None)
-                for p, val in ((GL.GL_TEXTURE_BASE_LEVEL, 1), (GL.GL_TEXTURE_MAX_LEVEL, len(sizes)),
-                               (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR),
-                               (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
-                               (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
-                    GL.glTexParameteri(GL.GL_TEXTURE_2D, p, val)
+            self._alloc_far(i)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
+    def _alloc_far(self, i: int) -> None:
+        """Slab i's (empty) far pyramid texture, levels 1.. of its mosaic."""
+        s = self.slabs[i]
+        sizes = level_sizes(s.rows, s.cols)
+        if not sizes or self.far[i]:
+            return
+        self.far[i] = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.far[i])
+        for level, (h, w) in enumerate(sizes, start=1):
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, level, GL.GL_R32F, w, h, 0, GL.GL_RED, GL.GL_FLOAT, None)
+        for p, val in ((GL.GL_TEXTURE_BASE_LEVEL, 1), (GL.GL_TEXTURE_MAX_LEVEL, len(sizes)),
+                       (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR),
+                       (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                       (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, p, val)
 
     # ------------------------------------------------------------------ input
     def _tensor_order(self, i: int, values) -> np.ndarray:
@@ -113,7 +125,9 @@ class LayerValues:
     def write(self, i: int, values) -> np.ndarray:
         """Copy values into slab i's own buffer (one glBufferSubData). Returns the flat array
         the slab now shows (kept for pyramids: do not write into it before the next draw)."""
-        flat = np.ascontiguousarray(self._tensor_order(i, values))
+        return self._write_flat(i, np.ascontiguousarray(self._tensor_order(i, values)))
+
+    def _write_flat(self, i: int, flat: np.ndarray) -> np.ndarray:
         self.gl.bind_buffer(GL.GL_TEXTURE_BUFFER, self.own[i])
         if flat.nbytes != self.own_bytes[i]:
             GL.glBufferData(GL.GL_TEXTURE_BUFFER, flat.nbytes, flat, GL.GL_DYNAMIC_DRAW)
@@ -154,6 +168,9 @@ class LayerValues:
         """Slab i's texture reads ``buf``, which holds ``a``; the previous shared array retires.
         The texture stays bound: every GL call counts on the per-frame path."""
         self._retire(i)
+        if self.blank[i] and a.size == self.slabs[i].count:     # the first values of a blank slab
+            self.blank[i] = False
+            self._alloc_far(i)
         fmt = _FORMATS[a.dtype]
         self.gl.bind_texture(GL.GL_TEXTURE_BUFFER, self.tex[i])
         self.gl.tex_buffer(GL.GL_TEXTURE_BUFFER, fmt, buf)

@@ -491,3 +491,20 @@ def test_rows_in_tiles_of_their_own_draw_each_row_from_its_tile_corner(ctx):
         assert low(at(i)) and high(at(5000 + i)), i
     pad = at(col=m.tw - 2, row=m.th - 1)      # the first tile's end, past its 5000 neurons: padding
     assert not low(pad) and not high(pad) and pad.sum() < 80
+
+
+def test_slabs_without_values_are_drawn_flat_until_values_arrive(ctx):
+    """A structure-only slab (values None) holds one texel of GL memory and no pyramid, draws the
+    colormap's zero; its first values are drawn from then on."""
+    sc = two_slab_scene()
+    sc.slabs[0].values = None
+    with Renderer(sc, (W, H), samples=0) as r:
+        vals = r.slab_data.values
+        assert vals.blank[0] and not vals.far[0] and vals.own_bytes[0] == 4
+        left = project(sc.camera, sc.slabs[0].center)
+        r.draw(sc.camera)
+        assert np.abs(px(r.read_pixels(), left) - cmap8("viridis", 0.0)).max() < 14
+        r.update_values(0, np.ones((16, 16), np.float32))
+        r.draw(sc.camera)
+        assert np.abs(px(r.read_pixels(), left) - cmap8("viridis", 1.0)).max() < 14
+        assert not vals.blank[0] and vals.far[0]
