@@ -12,7 +12,7 @@ from engine.render.errors import RenderError
 from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shaders import Program
 from engine.render.shared import FLOAT, UNIT_IMAGE, delete, sampler_units
-from engine.render.text import pack_atlas, render_label
+from engine.render.text import get_font, pack_atlas, render_label
 from engine.scene.declutter import LabelBoxes, visible_labels
 from engine.scene.nodes import Label
 
@@ -66,6 +66,13 @@ def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int
     return verts.reshape(n * 6, STRIDE)
 
 
+def _area(texts: list[tuple[str, bool]], font_px: int) -> float:
+    """Texels the label images of ``texts`` take at ``font_px`` (measured, not drawn)."""
+    font = get_font(font_px)
+    h = 1.3 * font_px + 6
+    return sum((font.getlength(t) + h * 0.3) * h for t, _ in texts)
+
+
 def _image(text: str, vertical: bool, font_px: int, picture: np.ndarray | None = None) -> np.ndarray:
     """A label's atlas image: its text rendered, or its picture (an image patch) as a framed square
     of the text's height; turned for vertical labels."""
@@ -116,7 +123,8 @@ class LabelPass(Pass):
         texts = list(dict.fromkeys((lb.text, lb.vertical) for lb in labels))
         pictures = {lb.text: lb.image for lb in labels if lb.image is not None}
         mt = self.shared.max_texture
-        for font_px in FONT_PX:
+        fits = [px for px in FONT_PX if _area(texts, px) <= 0.85 * min(4096, mt) * mt]     # (measuring is cheap,
+        for font_px in fits[:1] + [px for px in FONT_PX if px < (fits[0] if fits else FONT_PX[0])]:   # drawing not)
             atlas, boxes = pack_atlas([_image(t, v, font_px, pictures.get(t)) for t, v in texts], width=min(4096, mt))
             if atlas.shape[0] <= mt and atlas.shape[1] <= mt:
                 break
