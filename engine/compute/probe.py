@@ -139,7 +139,9 @@ class LiveProbe:
         """Outputs of the displayed layers: replayed, or recorded again when the replay does not
         line up (the first frame of a new input shape, value-dependent control flow)."""
         if self.own:
-            self._derived, self._hot = {}, {}
+            if self._derived is None:
+                self._derived = self._derivations()
+            self._hot = {}
             return self.model.capture_layers(inputs, self.by_id)
         structural = True
         if self._derived is None:
@@ -175,12 +177,13 @@ class LiveProbe:
         activations."""
         out: dict[int, tuple[int, torch.nn.Module]] = {}
         mods = dict(self.model.named_modules())
+        relu = torch.nn.ReLU()                    # an ONNX Relu node has no module: the same function
         preds: dict[int, list[int]] = {}
         for e in self.graph.edges:
             preds.setdefault(e.dst, []).append(e.src)
         for l in self.by_id.values():
             site = l.site
-            mod = mods.get(site[1]) if site and site[0] == "leaf" else None
+            mod = mods.get(site[1]) if site and site[0] == "leaf" else relu if l.op == "Relu" else None
             if not isinstance(mod, _MONOTONE) or (isinstance(mod, torch.nn.LeakyReLU) and mod.negative_slope < 0):
                 continue
             src = preds.get(l.id, [])
