@@ -73,6 +73,26 @@ def _add_explain_args(p: argparse.ArgumentParser) -> None:
                         "layer, on the input slab; activation x gradient on every other layer")
     g.add_argument("--target", type=int, default=None, dest="explain_target", metavar="CLASS",
                    help="--explain: the output (class) to explain; default: the top one")
+    c = p.add_argument_group("contrast (A - B on every neuron, layers ranked by relative change)")
+    c.add_argument("--compare-input", metavar="SPEC", help="B: another input (same forms as --input); A is --input")
+    c.add_argument("--compare-weights", metavar="FILE", help="B: the same input through these weights (.safetensors, "
+                                                               "or .pt/.pth loaded with weights_only=True)")
+
+
+def _analysis(loaded, args) -> list[str] | None:
+    """--explain or --compare-*: the scene shows that instead of activations; the HUD lines."""
+    from engine.pipeline import compare_loaded, explain_loaded
+    compare = args.compare_input is not None or args.compare_weights is not None
+    if args.explain and compare:
+        raise NeuroscapeError("--explain and --compare-* each replace the activations: pick one")
+    if args.explain_target is not None and not args.explain:
+        raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
+                              "gxi, gradcam)")
+    if args.explain:
+        return explain_loaded(loaded, args.explain, args.explain_target)
+    if compare:
+        return compare_loaded(loaded, args.compare_input, args.compare_weights)
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,20 +173,6 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _explain(loaded, method: str, target: int | None) -> list[str]:
-    """Attributions on the loaded scene; the HUD lines (the output explained, the top-5)."""
-    from engine.compute.attribution import apply_to_scene, categories_for, explain
-    from engine.model.registry import canonical_name
-    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-        raise NeuroscapeError("--explain needs a PyTorch model with weights (not structure only, not ONNX)")
-    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
-    ex = explain(loaded.model, loaded.graph, inputs, method, target,
-                 categories_for(canonical_name(loaded.spec.model)))
-    apply_to_scene(loaded.scene, loaded.graph, ex)
-    loaded.scene.title += f"  (attribution: {method}, output {ex.target})"
-    return ex.hud()
-
-
 def cmd_render(args) -> int:
     from engine.pipeline import load
     from engine.record.output import check_output
@@ -183,11 +189,7 @@ def cmd_render(args) -> int:
     _say_structure(loaded.graph)
     graph, scene, session = loaded.graph, loaded.scene, loaded.session
     hud = highlight = None
-    if args.explain:
-        hud = _explain(loaded, args.explain, args.explain_target)
-    elif args.explain_target is not None:
-        raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
-                              "gxi, gradcam)")
+    hud = _analysis(loaded, args)
     if live.generate:                  # the last step: the whole text, its last token's rows outlined
         frame = session.first_frame(live.generate)
         hud, highlight = session.hud(), session.highlight(frame)
@@ -224,11 +226,8 @@ def cmd_view(args) -> int:
     spec = _spec(args)
     loaded = load(spec, _live(args), ring=3)
     _say_structure(loaded.graph)
-    notes = _explain(loaded, args.explain, args.explain_target) if args.explain else None
-    if args.explain_target is not None and not args.explain:
-        raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
-                              "gxi, gradcam)")
-    session = None if args.explain else loaded.session     # an explanation is a still picture of its input
+    notes = _analysis(loaded, args)
+    session = None if notes is not None else loaded.session     # attribution, contrast: still pictures
     from engine.compute.attribution import categories_for
     from engine.model.registry import canonical_name
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,

@@ -88,9 +88,9 @@ def model_view_picture(size, out: Path) -> None:
 
 
 def explain_picture(size, out: Path) -> None:
-    from engine.cli import _explain
+    from engine.pipeline import explain_loaded
     loaded = load(resolve_spec("resnet18"), LiveOptions(input="photo"))
-    hud = _explain(loaded, "gradcam", None)
+    hud = explain_loaded(loaded, "gradcam", None)
     save_png(render_image(loaded.scene, size=size, hud=hud), out)
 
 
