@@ -77,14 +77,19 @@ def _add_explain_args(p: argparse.ArgumentParser) -> None:
     c.add_argument("--compare-input", metavar="SPEC", help="B: another input (same forms as --input); A is --input")
     c.add_argument("--compare-weights", metavar="FILE", help="B: the same input through these weights (.safetensors, "
                                                                "or .pt/.pth loaded with weights_only=True)")
+    u = p.add_argument_group("uncertainty (per-neuron standard deviation, predictive entropy)")
+    u.add_argument("--uncertainty", type=int, default=0, metavar="N", help="N Monte-Carlo dropout passes")
+    u.add_argument("--ensemble", nargs="+", metavar="W", help="weight files of an ensemble, one pass each")
 
 
 def _analysis(loaded, args) -> list[str] | None:
     """--explain or --compare-*: the scene shows that instead of activations; the HUD lines."""
-    from engine.pipeline import compare_loaded, explain_loaded
+    from engine.pipeline import compare_loaded, explain_loaded, uncertainty_loaded
     compare = args.compare_input is not None or args.compare_weights is not None
-    if args.explain and compare:
-        raise NeuroscapeError("--explain and --compare-* each replace the activations: pick one")
+    spread = bool(args.uncertainty) or bool(args.ensemble)
+    if sum((bool(args.explain), compare, spread)) > 1:
+        raise NeuroscapeError("--explain, --compare-* and --uncertainty/--ensemble each replace the activations: "
+                              "pick one")
     if args.explain_target is not None and not args.explain:
         raise NeuroscapeError("--target chooses the output --explain explains; add --explain ig (or saliency, "
                               "gxi, gradcam)")
@@ -92,6 +97,8 @@ def _analysis(loaded, args) -> list[str] | None:
         return explain_loaded(loaded, args.explain, args.explain_target)
     if compare:
         return compare_loaded(loaded, args.compare_input, args.compare_weights)
+    if spread:
+        return uncertainty_loaded(loaded, args.uncertainty, args.ensemble)
     return None
 
 

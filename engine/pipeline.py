@@ -11,7 +11,7 @@ from engine.scene.nodes import Scene
 from engine.scenefile import SceneSpec, camera_of, layout_of, look_of
 
 __all__ = ["LiveOptions", "Loaded", "build", "compare_loaded", "explain_loaded", "load", "record_spec",
-           "scene_from_graph"]
+           "scene_from_graph", "uncertainty_loaded"]
 
 
 @dataclass
@@ -261,3 +261,39 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
     apply_contrast(loaded.scene, c)
     loaded.scene.title += f"  (A - B, B = {label})"
     return c.hud(loaded.graph)
+
+
+def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | None = None) -> list[str]:
+    """Uncertainty (engine/compute/uncertainty.py) on the input the scene shows: ``passes``
+    Monte-Carlo dropout passes (seeded by the scene's seed) or one pass per weight file; the scene
+    shows each neuron's std; the HUD lines give the predictive entropy and the most uncertain layers."""
+    import torch
+
+    from engine.compute.errors import InputError
+    from engine.compute.uncertainty import apply_spread, dropout_on, spread_of
+    from engine.model.recorder import record
+    from engine.model.registry import load_model
+    if bool(passes) == bool(weights):
+        raise InputError("uncertainty from one of --uncertainty N (Monte-Carlo dropout) or --ensemble W1 W2 ...")
+    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+        raise InputError("uncertainty needs a PyTorch model with weights (not structure only, not ONNX)")
+    if passes and not 2 <= passes <= 1000:
+        raise InputError(f"--uncertainty {passes}: use 2 to 1000 passes, e.g. --uncertainty 16")
+    spec, name = loaded.spec, loaded.graph.model_name
+    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+    graphs = []
+    if passes:
+        with dropout_on(loaded.model), torch.random.fork_rng(devices=[]):
+            for k in range(passes):
+                torch.manual_seed(spec.seed * 7919 + k)
+                graphs.append(record(loaded.model, inputs, capture=True, top_k=0, name=name))
+        label = f"{passes} Monte-Carlo dropout passes"
+    else:
+        for w in weights:
+            model, _, _, _ = load_model(spec.model, weights=w, input_shape=spec.input_shape, input_dtype=spec.input_dtype)
+            graphs.append(record(model, inputs, capture=True, top_k=0, name=name))
+        label = f"{len(weights)} weight files"
+    s = spread_of(graphs, label)
+    top = apply_spread(loaded.scene, loaded.graph, s)
+    loaded.scene.title += f"  (uncertainty: {label})"
+    return s.hud(top)
