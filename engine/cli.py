@@ -84,7 +84,7 @@ def _add_explain_args(p: argparse.ArgumentParser) -> None:
 
 def _analysis(loaded, args) -> list[str] | None:
     """--explain or --compare-*: the scene shows that instead of activations; the HUD lines."""
-    from engine.pipeline import compare_loaded, explain_loaded, uncertainty_loaded
+    from engine.analysis import compare_loaded, explain_loaded, uncertainty_loaded
     compare = args.compare_input is not None or args.compare_weights is not None
     spread = bool(args.uncertainty) or bool(args.ensemble)
     if sum((bool(args.explain), compare, spread)) > 1:

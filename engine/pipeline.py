@@ -10,8 +10,7 @@ from engine.scene.build import build_scene
 from engine.scene.nodes import Scene
 from engine.scenefile import SceneSpec, camera_of, layout_of, look_of
 
-__all__ = ["LiveOptions", "Loaded", "build", "compare_loaded", "explain_loaded", "load", "record_spec",
-           "scene_from_graph", "uncertainty_loaded"]
+__all__ = ["LiveOptions", "Loaded", "build", "load", "record_spec", "scene_from_graph"]
 
 
 @dataclass
@@ -212,88 +211,3 @@ def build(spec: SceneSpec, live: LiveOptions | None = None) -> tuple[LayerGraph,
     loaded = load(spec, live)
     return loaded.graph, loaded.scene
 
-
-def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> list[str]:
-    """Attributions (engine/compute/attribution.py) of the loaded model on the input its scene shows,
-    drawn on its scene; the HUD lines (the output explained, the top-5)."""
-    from engine.compute.attribution import apply_to_scene, categories_for, explain
-    from engine.compute.errors import InputError
-    from engine.model.registry import canonical_name
-    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-        raise InputError("--explain needs a PyTorch model with weights (not structure only, not ONNX)")
-    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
-    ex = explain(loaded.model, loaded.graph, inputs, method, target, categories_for(canonical_name(loaded.spec.model)))
-    apply_to_scene(loaded.scene, loaded.graph, ex)
-    loaded.scene.title += f"  (attribution: {method}, output {ex.target})"
-    return ex.hud()
-
-
-def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | None = None) -> list[str]:
-    """Contrast (engine/compute/contrast.py): the loaded scene shows A - B, where A is the input it
-    shows and B another input (``input_b``, an --input spec) or the same input through other weights
-    (``weights_b``); the HUD lines rank the layers by relative change."""
-    from engine.compute.contrast import apply_contrast, contrast_graphs
-    from engine.compute.errors import InputError
-    from engine.compute.inputs import open_input
-    from engine.model.recorder import record
-    from engine.model.registry import load_model
-    if (input_b is None) == (weights_b is None):
-        raise InputError("compare with one of --compare-input or --compare-weights")
-    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-        raise InputError("--compare-* needs a PyTorch model with weights (not structure only, not ONNX)")
-    spec = loaded.spec
-    inputs_a = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
-    a = record(loaded.model, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
-    if input_b is not None:
-        src = open_input(input_b, example=loaded.example, family=loaded.graph.family, model_spec=spec.model,
-                         seed=spec.seed, model=loaded.model)
-        b = record(loaded.model, src.frame(0), capture=True, top_k=0, name=loaded.graph.model_name)
-        label = f"input {input_b}"
-    else:
-        model_b, _, _, _ = load_model(spec.model, weights=weights_b, input_shape=spec.input_shape,
-                                      input_dtype=spec.input_dtype)
-        b = record(model_b, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
-        label = f"weights {weights_b}"
-    c = contrast_graphs(a, b, label)
-    mine = {l.name: l.id for l in loaded.graph.layers}
-    c.layers = {mine[n]: v for n, v in ((l.name, c.layers.get(l.id)) for l in a.layers) if v is not None and n in mine}
-    c.change = {mine[l.name]: c.change[l.id] for l in a.layers if l.id in c.change and l.name in mine}
-    apply_contrast(loaded.scene, c)
-    loaded.scene.title += f"  (A - B, B = {label})"
-    return c.hud(loaded.graph)
-
-
-def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | None = None) -> list[str]:
-    """Uncertainty (engine/compute/uncertainty.py) on the input the scene shows: ``passes``
-    Monte-Carlo dropout passes (seeded by the scene's seed) or one pass per weight file; the scene
-    shows each neuron's std; the HUD lines give the predictive entropy and the most uncertain layers."""
-    import torch
-
-    from engine.compute.errors import InputError
-    from engine.compute.uncertainty import apply_spread, dropout_on, spread_of
-    from engine.model.recorder import record
-    from engine.model.registry import load_model
-    if bool(passes) == bool(weights):
-        raise InputError("uncertainty from one of --uncertainty N (Monte-Carlo dropout) or --ensemble W1 W2 ...")
-    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-        raise InputError("uncertainty needs a PyTorch model with weights (not structure only, not ONNX)")
-    if passes and not 2 <= passes <= 1000:
-        raise InputError(f"--uncertainty {passes}: use 2 to 1000 passes, e.g. --uncertainty 16")
-    spec, name = loaded.spec, loaded.graph.model_name
-    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
-    graphs = []
-    if passes:
-        with dropout_on(loaded.model), torch.random.fork_rng(devices=[]):
-            for k in range(passes):
-                torch.manual_seed(spec.seed * 7919 + k)
-                graphs.append(record(loaded.model, inputs, capture=True, top_k=0, name=name))
-        label = f"{passes} Monte-Carlo dropout passes"
-    else:
-        for w in weights:
-            model, _, _, _ = load_model(spec.model, weights=w, input_shape=spec.input_shape, input_dtype=spec.input_dtype)
-            graphs.append(record(model, inputs, capture=True, top_k=0, name=name))
-        label = f"{len(weights)} weight files"
-    s = spread_of(graphs, label)
-    top = apply_spread(loaded.scene, loaded.graph, s)
-    loaded.scene.title += f"  (uncertainty: {label})"
-    return s.hud(top)

@@ -88,7 +88,7 @@ def model_view_picture(size, out: Path) -> None:
 
 
 def explain_picture(size, out: Path) -> None:
-    from engine.pipeline import explain_loaded
+    from engine.analysis import explain_loaded
     loaded = load(resolve_spec("resnet18"), LiveOptions(input="photo"))
     hud = explain_loaded(loaded, "gradcam", None)
     save_png(render_image(loaded.scene, size=size, hud=hud), out)

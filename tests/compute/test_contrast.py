@@ -10,7 +10,8 @@ from engine.compute.contrast import contrast_graphs
 from engine.compute.errors import InputError
 from engine.model.inputs import ExampleInputs
 from engine.model.recorder import record
-from engine.pipeline import LiveOptions, compare_loaded, load
+from engine.analysis import compare_loaded
+from engine.pipeline import LiveOptions, load
 from engine.scenefile import SceneSpec
 
 

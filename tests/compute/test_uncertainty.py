@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from engine.compute.errors import InputError
-from engine.pipeline import load, uncertainty_loaded
+from engine.analysis import uncertainty_loaded
+from engine.pipeline import load
 from engine.scenefile import SceneSpec
 
 
