@@ -22,11 +22,12 @@ ALLOWED = {
     "compute": {"errors", "colormaps", "model", "layout", "scene"},
     "scenefile": {"errors", "colormaps", "model", "layout", "scene", "compute"},
     "pipeline": {"errors", "model", "layout", "scene", "compute", "scenefile"},
+    "analysis": {"errors", "model", "compute", "pipeline"},
     "render": {"errors", "colormaps", "layout", "scene"},
     "app": {"errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile"},
     "record": {"engine", "errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline"},
     "cli": {"engine", "errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline",
-            "app", "record"},
+            "analysis", "app", "record"},
     "engine": {"model"},
 }
 
