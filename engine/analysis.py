@@ -1,11 +1,11 @@
-"""Analyses drawn on a loaded scene instead of its activations -- attribution (why the model decided),
-contrast (A - B) and uncertainty (spread over passes) -- each on the input the scene shows, each
-returning the HUD lines that say what is drawn."""
+"""Analyses drawn on a loaded scene: instead of its activations, attribution (why the model decided),
+contrast (A - B) and uncertainty (spread over passes), each on the input the scene shows; beside them,
+feature visualizations on their channels' tiles. Each returns the HUD lines that say what is drawn."""
 from __future__ import annotations
 
 from engine.pipeline import Loaded
 
-__all__ = ["compare_loaded", "explain_loaded", "uncertainty_loaded"]
+__all__ = ["compare_loaded", "explain_loaded", "featviz_loaded", "uncertainty_loaded"]
 
 
 def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> list[str]:
@@ -92,3 +92,31 @@ def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | Non
     top = apply_spread(loaded.scene, loaded.graph, s)
     loaded.scene.title += f"  (uncertainty: {label})"
     return s.hud(top)
+
+
+def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int = 8, progress=None) -> list[str]:
+    """Feature visualization (engine/compute/featviz.py) of ``target`` = ``LAYER`` (its first
+    ``channels`` channels) or ``LAYER:C1,C2,...``; each picture sits on its channel's tile. The HUD lines."""
+    import torch
+
+    from engine.compute.errors import InputError
+    from engine.compute.featviz import FeatVizSettings, channel_labels, visualize
+    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+        raise InputError("--featviz needs a PyTorch model with weights (not structure only, not ONNX)")
+    name, _, chans = target.rpartition(":") if ":" in target else (target, "", "")
+    images = [t for t in loaded.example.tensors() if isinstance(t, torch.Tensor) and t.dim() == 4
+              and t.is_floating_point() and t.shape[1] == 3]
+    if not images:
+        raise InputError("--featviz needs a model that takes RGB images (batch x 3 x H x W)")
+    layer = next((l for l in loaded.graph.layers if l.name == name), None)
+    n = int(layer.shape[1]) if layer is not None and len(layer.shape) > 1 else 0
+    try:
+        picked = [int(c) for c in chans.split(",")] if chans else list(range(min(channels, max(n, 1))))
+    except ValueError:
+        raise InputError(f"--featviz {target}: channels are numbers, e.g. {name}:0,5,9") from None
+    imgs = visualize(loaded.model, loaded.graph, name, picked, tuple(images[0].shape[-2:]),
+                     FeatVizSettings(steps=steps, seed=loaded.spec.seed), progress)
+    slab = next(s for s in loaded.scene.slabs if s.layer_id == layer.id)
+    loaded.scene.labels.extend(channel_labels(slab, layer, dict(zip(picked, imgs))))
+    return [f"feature visualization of {name}: channels {', '.join(map(str, picked))} ({steps} steps each, "
+            f"on their tiles)"]

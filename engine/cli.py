@@ -80,11 +80,15 @@ def _add_explain_args(p: argparse.ArgumentParser) -> None:
     u = p.add_argument_group("uncertainty (per-neuron standard deviation, predictive entropy)")
     u.add_argument("--uncertainty", type=int, default=0, metavar="N", help="N Monte-Carlo dropout passes")
     u.add_argument("--ensemble", nargs="+", metavar="W", help="weight files of an ensemble, one pass each")
+    f = p.add_argument_group("feature visualization (inputs optimized to excite a channel)")
+    f.add_argument("--featviz", metavar="LAYER[:C,...]", help="pictures that maximize channels of a module layer "
+                   "(default its first 8), shown on their tiles; cached on disk")
+    f.add_argument("--featviz-steps", type=int, default=128, metavar="N", help="optimization steps (default 128)")
 
 
 def _analysis(loaded, args) -> list[str] | None:
     """--explain or --compare-*: the scene shows that instead of activations; the HUD lines."""
-    from engine.analysis import compare_loaded, explain_loaded, uncertainty_loaded
+    from engine.analysis import compare_loaded, explain_loaded, featviz_loaded, uncertainty_loaded
     compare = args.compare_input is not None or args.compare_weights is not None
     spread = bool(args.uncertainty) or bool(args.ensemble)
     if sum((bool(args.explain), compare, spread)) > 1:
@@ -97,9 +101,17 @@ def _analysis(loaded, args) -> list[str] | None:
         return explain_loaded(loaded, args.explain, args.explain_target)
     if compare:
         return compare_loaded(loaded, args.compare_input, args.compare_weights)
-    if spread:
-        return uncertainty_loaded(loaded, args.uncertainty, args.ensemble)
-    return None
+    lines = uncertainty_loaded(loaded, args.uncertainty, args.ensemble) if spread else None
+    if args.featviz:
+        if not 1 <= args.featviz_steps <= 10000:
+            raise NeuroscapeError(f"--featviz-steps {args.featviz_steps}: use 1 to 10000, e.g. 128")
+        from tqdm import tqdm
+        with tqdm(total=args.featviz_steps, desc=f"feature visualization {args.featviz}", unit="step",
+                  file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+            def progress(step, total):
+                bar.update(step - bar.n)
+            lines = (lines or []) + featviz_loaded(loaded, args.featviz, args.featviz_steps, progress=progress)
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
