@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.pipeline import Loaded
 
-__all__ = ["compare_loaded", "explain_loaded", "featviz_loaded", "uncertainty_loaded"]
+__all__ = ["compare_loaded", "embed_loaded", "explain_loaded", "featviz_loaded", "uncertainty_loaded"]
 
 
 def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> list[str]:
@@ -120,3 +120,40 @@ def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int 
     loaded.scene.labels.extend(channel_labels(slab, layer, dict(zip(picked, imgs))))
     return [f"feature visualization of {name}: channels {', '.join(map(str, picked))} ({steps} steps each, "
             f"on their tiles)"]
+
+
+def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, method: str = "pca",
+                 limit: int | None = None, load_from: str | None = None, save_to: str | None = None,
+                 progress=None) -> list[str]:
+    """An embedding (engine/compute/embed.py) of ``layer``'s representations of every item of
+    ``input_spec`` (or loaded from an npz), as a point cloud standing beside that layer's slab."""
+    import numpy as np
+
+    from engine.compute.embed import embed, load_embedding
+    from engine.compute.errors import InputError
+    from engine.compute.inputs import open_input
+    from engine.scene.nodes.cloud import PointCloud
+    if load_from is not None:
+        emb = load_embedding(load_from)
+        layer = emb.layer
+    else:
+        if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+            raise InputError("embed needs a PyTorch model with weights (not structure only, not ONNX)")
+        src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
+                         seed=loaded.spec.seed, model=loaded.model)
+        emb = embed(loaded.model, loaded.graph, layer, src, method, limit=limit, progress=progress)
+        if save_to is not None:
+            emb.save(save_to)
+    slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
+    if slab is None:
+        raise InputError(f"the scene has no layer {layer!r} to put the embedding beside")
+    lo, hi = loaded.scene.bbox
+    side = max(slab.rows * float(np.linalg.norm(slab.v)), slab.cols * float(np.linalg.norm(slab.u)),
+               0.25 * float(np.linalg.norm(hi - lo)), 1.0)
+    centre = slab.center + np.array([slab.cols * float(np.linalg.norm(slab.u)) / 2 + 0.75 * side, 0.0, 0.0])
+    pos = centre + emb.points.astype(np.float64) * (side / 2)
+    size = 0.6 * side / max(20.0, np.cbrt(len(pos)) * 4)
+    loaded.scene.add(PointCloud(pos.astype(np.float32), emb.colors(), slab.layer_id, f"{layer} ({emb.method})",
+                                size, emb.items))
+    by = "label" if (emb.labels >= 0).any() else "prediction"
+    return [f"{len(pos):,} items of {layer} reduced with {emb.method}, coloured by {by}, beside the layer"]

@@ -31,8 +31,10 @@ def _sample_photo(name: str) -> torch.Tensor:
 def _open_digits(req: InputRequest) -> InputSource:
     plan = image_plan(req.example, req.model_spec, "'digits'", req.token_model)
     imgs, labels = _digits()
-    return ImageListSource("digits", plan, [f"digits #{i} (label {labels[i]})" for i in range(len(labels))],
-                           lambda i: imgs[i].unsqueeze(0), **req.common())
+    src = ImageListSource("digits", plan, [f"digits #{i} (label {labels[i]})" for i in range(len(labels))],
+                          lambda i: imgs[i].unsqueeze(0), **req.common())
+    src.labels = list(labels)            # true classes, for colouring embeddings
+    return src
 
 
 def _open_photos(req: InputRequest) -> InputSource:

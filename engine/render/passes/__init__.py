@@ -9,6 +9,7 @@ from engine.render.passes import frames  # noqa: F401 - Slab outlines
 from engine.render.passes import edges  # noqa: F401 - EdgeSet nodes
 from engine.render.passes import labels  # noqa: F401 - Label nodes
 from engine.render.passes import field  # noqa: F401 - DecisionField nodes
+from engine.render.passes import cloud  # noqa: F401 - PointCloud nodes
 from engine.render.passes import highlight  # noqa: F401 - overlay: highlighted segments
 from engine.render.passes import hud  # noqa: F401 - overlay: HUD text
 from engine.render.passes import panel  # noqa: F401 - overlay: image panel

@@ -1,0 +1,155 @@
+"""Embeddings of a whole dataset: every item of an input source through the model, in batches, one
+layer's representations kept (batch item by item, float32, within a memory budget), reduced to 3D
+with PCA (exact from the covariance up to 4096 wide, else torch.pca_lowrank), t-SNE (openTSNE) or UMAP (umap-learn) where those are installed, and
+saved (npz) so a scene reloads them without recomputing. Points are coloured by the item's label when
+the source knows it, else by the model's prediction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.colormaps import palette
+from engine.compute.errors import InputError
+from engine.model.graph import LayerGraph
+from engine.model.inputs import ExampleInputs
+
+__all__ = ["Embedding", "embed", "reduce", "load_embedding", "METHODS", "MAX_BYTES"]
+
+METHODS = ("pca", "tsne", "umap")
+MAX_BYTES = 2 << 30                   # the representations kept for the reduction
+
+
+@dataclass
+class Embedding:
+    layer: str
+    method: str
+    points: np.ndarray                     # (N, 3) float32
+    labels: np.ndarray                     # (N,) int: the item's class (-1 unknown)
+    predictions: np.ndarray                # (N,) int: the model's top output
+    items: list[str] = field(default_factory=list)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, points=self.points, labels=self.labels, predictions=self.predictions,
+                            items=np.array(self.items, dtype=str), layer=np.array(self.layer),
+                            method=np.array(self.method))
+        tmp.replace(path)
+        return path
+
+    def colors(self) -> np.ndarray:
+        """A colour per point: its label's (or prediction's) from the categorical palette."""
+        key = np.where(self.labels >= 0, self.labels, self.predictions)
+        table = np.asarray(palette.CLASSES, np.float32)
+        return table[np.mod(key, len(table))]
+
+
+def load_embedding(path: str | Path) -> Embedding:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return Embedding(str(z["layer"]), str(z["method"]), z["points"].astype(np.float32), z["labels"],
+                             z["predictions"], [str(s) for s in z["items"]])
+    except (OSError, KeyError, ValueError) as e:
+        raise InputError(f"{path} is not an embedding saved by neuroscape embed ({e}); compute it again") from e
+
+
+def _first_tensor(out) -> torch.Tensor | None:
+    if isinstance(out, torch.Tensor):
+        return out
+    t = getattr(out, "logits", None)
+    if isinstance(t, torch.Tensor):
+        return t
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    return None
+
+
+def _batched(items: list[ExampleInputs]) -> ExampleInputs:
+    """Items (each a batch of one) concatenated along the batch dimension."""
+    first = items[0]
+    args = tuple(torch.cat([it.args[k] for it in items]) if isinstance(a, torch.Tensor) else a
+                 for k, a in enumerate(first.args))
+    kwargs = {k: torch.cat([it.kwargs[k] for it in items]) if isinstance(v, torch.Tensor) else v
+              for k, v in first.kwargs.items()}
+    return ExampleInputs(args, kwargs, first.family)
+
+
+def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: str = "pca", batch: int = 64,
+          limit: int | None = None, progress=None) -> Embedding:
+    """Run every item of ``source`` (an input source: len(), get(i), describe(i)) through ``model`` and
+    reduce ``layer_name``'s outputs to 3D."""
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    try:
+        layer = graph.layer(layer_name)
+    except KeyError as e:
+        raise InputError(f"--layer: {e.args[0]}") from None
+    mods = dict(model.named_modules())
+    site = layer.site or ()
+    if site[:1] != ("leaf",) or site[1] not in mods:
+        raise InputError(f"--layer {layer_name}: not a module layer; pick a conv, linear, norm or activation layer")
+    n = len(source) if limit is None else min(len(source), int(limit))
+    if n < 4:
+        raise InputError(f"the input has {n} item(s); an embedding needs a dataset (a folder of images, digits)")
+    width = int(layer.neurons)
+    if n * width * 4 > MAX_BYTES:
+        raise InputError(f"{n:,} items x {width:,} values of {layer_name} need {n * width * 4 / 1e9:.1f} GB; pick a "
+                         f"narrower layer or fewer items (--limit)")
+    feats = np.empty((n, width), np.float32)
+    preds = np.empty(n, np.int64)
+    got: dict[str, torch.Tensor] = {}
+    hook = mods[site[1]].register_forward_hook(lambda _m, _i, o: got.__setitem__("o", _first_tensor(o)))
+    training = [m for m in model.modules() if m.training]
+    for m in training:
+        m.training = False
+    try:
+        with torch.no_grad():
+            for start in range(0, n, batch):
+                idx = list(range(start, min(n, start + batch)))
+                out = _first_tensor(model(*(b := _batched([source.get(i) for i in idx])).args, **b.kwargs))
+                feats[start:start + len(idx)] = got["o"].reshape(len(idx), -1).float().numpy()
+                preds[start:start + len(idx)] = out.reshape(len(idx), -1).argmax(-1).numpy() if out is not None else -1
+                if progress is not None:
+                    progress(start + len(idx), n)
+    finally:
+        hook.remove()
+        for m in training:
+            m.training = True
+    labels = np.asarray(getattr(source, "labels", None) or [-1] * n, np.int64)[:n]
+    items = [source.describe(i) for i in range(n)]
+    return Embedding(layer_name, method, reduce(feats, method), labels, preds, items)
+
+
+def reduce(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(N, D) -> (N, 3) float32, centred, scaled to unit radius (the 99th percentile)."""
+    if method == "pca":
+        t = torch.from_numpy(np.nan_to_num(x)).float()
+        t = t - t.mean(0, keepdim=True)
+        q = min(3, t.shape[1])
+        if t.shape[1] <= 4096:            # exact: the covariance's top eigenvectors (D x D, float64)
+            cov = (t.T.double() @ t.double()) / max(1, t.shape[0] - 1)
+            v = torch.linalg.eigh(cov).eigenvectors.flip(-1)[:, :q].float()
+        else:                             # wide layers: randomized, a few power iterations
+            torch.manual_seed(seed)
+            v = torch.pca_lowrank(t, q=q + 7, center=False, niter=6)[2][:, :q]
+        y = (t @ v).numpy()
+    elif method == "tsne":
+        try:
+            from openTSNE import TSNE
+        except ImportError as e:
+            raise InputError("--method tsne needs openTSNE: pip install openTSNE (or use --method pca)") from e
+        y = np.asarray(TSNE(n_components=3, random_state=seed, n_jobs=2).fit(x))
+    else:
+        try:
+            import umap
+        except ImportError as e:
+            raise InputError("--method umap needs umap-learn: pip install umap-learn (or use --method pca)") from e
+        y = umap.UMAP(n_components=3, random_state=seed).fit_transform(x)
+    y = np.pad(y, ((0, 0), (0, 3 - y.shape[1]))) if y.shape[1] < 3 else y
+    y = y - y.mean(0)
+    r = float(np.percentile(np.linalg.norm(y, axis=1), 99)) or 1.0
+    return (y / r).astype(np.float32)
