@@ -22,7 +22,7 @@ ALLOWED = {
     "compute": {"errors", "colormaps", "model", "layout", "scene"},
     "scenefile": {"errors", "colormaps", "model", "layout", "scene", "compute"},
     "pipeline": {"errors", "model", "layout", "scene", "compute", "scenefile"},
-    "analysis": {"errors", "model", "compute", "pipeline"},
+    "analysis": {"errors", "model", "scene", "compute", "pipeline"},
     "render": {"errors", "colormaps", "layout", "scene"},
     "app": {"errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile"},
     "record": {"engine", "errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline"},
