@@ -8,6 +8,7 @@
                         activation x gradient on every layer, the top-5 in the HUD
     docs/llama70b.png   llama3-70b opened as structure only (no weights): 80 blocks x 64 heads
     docs/lstm.png       the lstm unrolled in time: a plane per step, arcs from step to step
+    docs/embed.png      neuroscape embed cnn --input digits --layer classifier.2: 1,797 digits as a cloud
 
     .venv/bin/python scripts/readme_pictures.py [--size 1600x900] [--only explain llama70b ...]
 """
@@ -108,8 +109,19 @@ def lstm_picture(size, out: Path) -> None:
     save_png(render_image(sc, size=size, camera=cam), out)
 
 
+def embed_picture(size, out: Path) -> None:
+    from engine.analysis import embed_loaded
+    from engine.scene.nodes.cloud import PointCloud, cloud_bounds
+    loaded = load(resolve_spec("cnn"), LiveOptions())
+    lines = embed_loaded(loaded, "classifier.2", "digits")
+    lo, hi = cloud_bounds(loaded.scene.nodes_of(PointCloud)[-1])
+    centre, radius = (lo + hi) / 2, float(np.linalg.norm(hi - lo)) / 2
+    cam = Camera(position=centre + radius * np.array([1.7, 0.6, 1.6])).look_at(centre)
+    save_png(render_image(loaded.scene, size=size, camera=cam, hud=lines), out)
+
+
 PICTURES = {"generate": generate_picture, "headview": head_view_picture, "modelview": model_view_picture,
-            "explain": explain_picture, "llama70b": llama70b_picture, "lstm": lstm_picture}
+            "explain": explain_picture, "llama70b": llama70b_picture, "lstm": lstm_picture, "embed": embed_picture}
 
 
 def main() -> int:
