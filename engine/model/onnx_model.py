@@ -1,7 +1,7 @@
 """ONNX files as LayerGraphs: one layer per node that computes on the data (Constant nodes and nodes
 fed by weights alone are their consumers' initializers), shapes from ONNX shape inference made
 concrete by a run, and values from onnxruntime with every shown node's output exposed as a graph
-output (graph optimizations off, so no node is fused away). ``inspect`` shows per node what Netron
+output (an output of the graph cannot be fused away, so onnxruntime's optimizations stay on). ``inspect`` shows per node what Netron
 does: op type, attributes, input and output names with shapes, initializer shapes."""
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ class OnnxModel(nn.Module):
         return ExampleInputs((), kw, family)
 
     def session(self):
-        """An onnxruntime session with every shown node's outputs as graph outputs, unoptimized."""
+        """An onnxruntime session with every shown node's outputs as graph outputs (so none is fused away)."""
         if self._session is not None:
             return self._session
         try:
@@ -187,7 +187,8 @@ class OnnxModel(nn.Module):
                     m.graph.output.append(helper.make_empty_tensor_value_info(o))
                     have.add(o)
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        # optimizations on: every shown node's output is a graph output, which no fusion may remove
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")   # idle threads leave the CPU
                                                                                # to the render thread
