@@ -27,7 +27,7 @@ META = torch.device("meta")
 SHADOW_MAX = 1 << 22            # elements: larger results keep no shadow (weights, activations)
 MEMORY_SHARE = 0.6              # of the memory available, the most a model's weights may take
 _READS = {Tensor.item, Tensor.__bool__, Tensor.tolist, Tensor.__int__, Tensor.__float__, Tensor.__index__,
-          Tensor.numpy, Tensor.__len__}
+          Tensor.numpy}
 _INDEXING = {Tensor.__getitem__, Tensor.__setitem__}
 _EVERYWHERE = {torch.nonzero, Tensor.nonzero, torch.argwhere, Tensor.argwhere}
 
