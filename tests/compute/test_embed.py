@@ -70,3 +70,14 @@ def test_cli_embed_writes_the_picture_and_the_points(tmp_path):
     assert main(["embed", "cnn", "--input", "digits", "--layer", "classifier.2", "--limit", "64", "--save", str(pts),
                  "-o", str(out), "--size", "320x180"]) == 0
     assert out.stat().st_size > 0 and load_embedding(pts).points.shape == (64, 3)
+
+
+def test_tsne_is_seeded_and_separates_what_differs():
+    pytest.importorskip("openTSNE")
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal((100, 16)), rng.standard_normal((100, 16)) + 8]).astype(np.float32)
+    a, b = reduce(x, "tsne"), reduce(x, "tsne")
+    assert a.shape == (200, 3) and np.array_equal(a, b)
+    gap = np.linalg.norm(a[:100].mean(0) - a[100:].mean(0))
+    spread = max(a[:100].std(0).max(), a[100:].std(0).max())
+    assert gap > 2 * spread                      # two blobs stay two blobs
