@@ -157,9 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="at most this many items")
     e.add_argument("--save", help="write the points to this .npz (reload with --load instead of computing)")
     e.add_argument("--load", help="an .npz written by --save: no recomputation")
-    e.add_argument("-o", "--output", required=True, help="PNG of the scene with the cloud")
+    e.add_argument("-o", "--output", help="PNG of the scene with the cloud (without: --view)")
+    e.add_argument("--view", action="store_true", help="fly around the cloud in the viewer; clicking a point makes "
+                   "that item the network's input")
     e.add_argument("--size", type=size_arg, default=None, help="image size, default 1920x1080")
     e.add_argument("--force", action="store_true", help="overwrite existing files")
+    e.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
     i = sub.add_parser("inspect", help="print the layer table of a model")
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
@@ -241,13 +244,20 @@ def cmd_embed(args) -> int:
     from engine.record.output import check_output
     from engine.render.png import save_png
     from engine.render.renderer import render_image
-    out = Path(args.output)
-    check_output(out, args.force, (".png",))
+    if not args.output and not args.view:
+        raise NeuroscapeError("embed needs -o PICTURE.png or --view")
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        check_output(out, args.force, (".png",))
+    if args.view:
+        from engine.app.window import require_display
+        require_display()
     if args.save:
         check_output(Path(args.save), args.force, (".npz",))
     if args.limit is not None and args.limit < 4:
         raise NeuroscapeError(f"--limit {args.limit}: an embedding needs at least 4 items")
-    loaded = load(_spec(args))
+    from engine.pipeline import LiveOptions
+    loaded = load(_spec(args), LiveOptions(input=args.input) if args.view else None, ring=3)
     from tqdm import tqdm
     with tqdm(desc=f"embedding {args.input}", unit="item", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         def progress(done, total):
@@ -261,9 +271,21 @@ def cmd_embed(args) -> int:
     lo, hi = cloud_bounds(loaded.scene.nodes_of(PointCloud)[-1])
     centre, radius = (lo + hi) / 2, float(np.linalg.norm(hi - lo)) / 2
     cam = Camera(position=centre + radius * np.array([1.7, 0.6, 1.6])).look_at(centre)     # from beyond the layers
-    save_png(render_image(loaded.scene, size=args.size or (1920, 1080), hud=lines, camera=cam), out)
     _progress(lines[0])
-    print(out)
+    if out is not None:
+        save_png(render_image(loaded.scene, size=args.size or (1920, 1080), hud=lines, camera=cam), out)
+        print(out)
+    if args.view:
+        from engine.app.viewer import Viewer
+        loaded.scene.camera = cam
+        session = loaded.session
+
+        def show(point) -> str:          # the clicked item becomes what every layer shows
+            session.item = point.index
+            print(f"input: {point.describe()}", flush=True)
+            return "  -> now the network's input"
+        Viewer(loaded.scene, fullscreen=False, size=args.size, session=session, model=loaded.model,
+               graph=loaded.graph, notes=lines, on_point=show).run(max_seconds=args.max_seconds)
     return 0
 
 

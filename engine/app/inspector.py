@@ -99,7 +99,8 @@ class Inspector:
         if ro is None:
             return Inspection(["attention rollout: no attention maps over labelled tokens in this scene"])
         q = ro.filled - 1                     # the last token with attention (so far, when generating)
-        if picked is not None and picked.row is not None and picked.slab.mosaic.ntiles == 1 \
+        if picked is not None and getattr(picked, "slab", None) is not None and picked.row is not None \
+                and picked.slab.mosaic.ntiles == 1 \
                 and picked.slab.rows == len(tokens):
             q = int(picked.row)
         w = ro.matrix[q]
@@ -177,6 +178,8 @@ class Inspector:
     def inspect(self, picked: Pick | None) -> Inspection:
         """Contributions of the picked neuron and the kernels of a picked conv layer; the head view
         of a picked attention probability."""
+        if picked is not None and getattr(picked, "slab", None) is None:
+            return Inspection()                  # a cloud's point: nothing to inspect in the network
         hv = self.head_view(picked)
         if hv is not None:
             return hv

@@ -25,7 +25,8 @@ class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
-                 notes: list[str] | None = None, example=None, categories: list[str] | None = None) -> None:
+                 notes: list[str] | None = None, example=None, categories: list[str] | None = None,
+                 on_point=None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
@@ -48,6 +49,7 @@ class Viewer:
         self._last_click = -1.0
         self.session = session
         self.notes = list(notes or [])          # lines the HUD always shows (e.g. what --explain explains)
+        self.on_point = on_point                # a click on a cloud's point: (pick) -> text for the status line
         from engine.app.inspector import Inspector
         self.inspector = Inspector(scene, graph, model, session)
         self.explainer = None           # X: attributions (a torch model with weights and an input to explain)
@@ -92,7 +94,7 @@ class Viewer:
         elif key == g.KEY_P:
             self._screenshot_pending = True
         elif key == g.KEY_O:
-            target = self.picked.slab.center if self.picked else None
+            target = self.picked.slab.center if self.picked and self.picked.slab is not None else None
             self.status = f"{self.controls.toggle_orbit(target)} mode"
         elif key == g.KEY_L:
             self.scene.show_labels = not self.scene.show_labels
@@ -147,6 +149,13 @@ class Viewer:
         self.rollout_on = False
         self.status = self.picked.describe() if self.picked else "nothing here"
         self._show_inspection()
+        if self.picked is not None and self.picked.slab is None:          # a point of a cloud
+            if self.on_point is not None:
+                self.status += self.on_point(self.picked)
+            if double:
+                p = self.picked.point
+                self.controls.fly_to(p + 0.1 * (self.scene.camera.position - p), p)
+            return
         if double and self.picked:
             s = self.picked.slab
             fb = self.window.framebuffer_size

@@ -25,9 +25,15 @@ class LiveSession:
                           if l.op == "rnn_state" and len(l.shape) == 3}
         self.last: Frame | None = None
         self.label = ""
+        self.item: int | None = None     # set: every frame shows this item of the source (a picked point)
 
     def compute(self, t: int) -> Frame:
         """Run the model on the input for animation frame ``t``."""
+        item = self.item
+        if item is not None and hasattr(self.source, "get"):
+            frame = self.probe.run(self.source.get(item))
+            self.label = self.source.describe(item)
+            return frame
         frame = self.probe.run(self.source.frame(t, self.live))
         self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
         return frame

@@ -201,3 +201,27 @@ def test_viewer_x_cycles_to_an_attribution_and_back(xvfb, tmp_path):
     a, b = _two_shots(xvfb, tmp_path, ["cnn", "--windowed", "--size", "800x600"], press_x)
     body = (slice(200, None), slice(None))
     assert np.abs(a[body] - b[body]).mean() > 2.0, "X did not draw an attribution"
+
+
+def test_embed_view_clicking_a_point_makes_it_the_input(xvfb, tmp_path):
+    """`embed ... --view`: the cloud beside its layer; a click on a point prints which item it is and
+    makes it the network's input."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "embed", "cnn", "--input", "digits", "--layer",
+                             "classifier.2", "--limit", "400", "--view", "--size", "800x600", "--max-seconds", "120"],
+                            env=dict(xvfb, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert wait_for_window(xvfb, proc), proc.stderr.read() if proc.poll() is not None else "no window"
+        time.sleep(1.0)
+        for x, y in ((400, 300), (390, 310), (410, 290), (380, 300), (420, 300), (400, 320), (400, 280)):
+            xdo(xvfb, "mousemove", str(x), str(y))
+            xdo(xvfb, "click", "1")
+            time.sleep(0.3)
+        time.sleep(0.5)
+        xdo(xvfb, "key", "Escape")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+    assert "input: classifier.2 (pca): digits #" in out, (out, err[-2000:])

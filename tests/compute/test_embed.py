@@ -81,3 +81,28 @@ def test_tsne_is_seeded_and_separates_what_differs():
     gap = np.linalg.norm(a[:100].mean(0) - a[100:].mean(0))
     spread = max(a[:100].std(0).max(), a[100:].std(0).max())
     assert gap > 2 * spread                      # two blobs stay two blobs
+
+
+def test_a_clicked_point_is_picked_and_becomes_the_live_input():
+    """pick() finds the cloud point under a ray (the nearest of those within its size); a session
+    given that item shows it in every frame."""
+    from engine.compute.inputs import open_input
+    from engine.pipeline import LiveOptions
+    from engine.scene.nodes.cloud import CloudPick, PointCloud
+    from engine.scene.pick import pick
+    loaded = load(SceneSpec(model="cnn"), LiveOptions(input="digits"))
+    pts = np.array([[100.0, 0, 0], [100.0, 0, -5], [100.0, 3, 0]], np.float32)
+    cloud = PointCloud(pts, np.ones((3, 3), np.float32), name="digits", size=0.2, items=["a", "b", "c"])
+    loaded.scene.add(cloud)
+    hit = pick(loaded.scene, np.array([100.0, 0.05, 10.0]), np.array([0.0, 0.0, -1.0]))
+    assert isinstance(hit, CloudPick) and hit.index == 0 and hit.describe() == "digits: a"
+    assert pick(loaded.scene, np.array([100.0, 1.5, 10.0]), np.array([0.0, 0.0, -1.0])) is None
+    sess = loaded.session
+    first = np.array(sess.compute(0).layers[loaded.graph.layers[-1].id].values)
+    sess.item = 7
+    seventh = sess.compute(1).layers[loaded.graph.layers[-1].id].values
+    src = open_input("digits", example=loaded.example, family="image", model_spec="cnn", model=loaded.model)
+    want = loaded.model(src.get(7).args[0])[0].detach().numpy()
+    np.testing.assert_allclose(seventh, want, atol=1e-5)
+    assert np.abs(first - seventh).max() > 1e-4 and sess.label.startswith("digits #7")
+    sess.close()
