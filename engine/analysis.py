@@ -17,10 +17,31 @@ def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> li
     if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
         raise InputError("--explain needs a PyTorch model with weights (not structure only, not ONNX)")
     inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
-    ex = explain(loaded.model, loaded.graph, inputs, method, target, categories_for(canonical_name(loaded.spec.model)))
+    names = categories_for(canonical_name(loaded.spec.model))
+    if names is None and loaded.graph.family == "language":
+        names = _TokenNames(loaded)
+    ex = explain(loaded.model, loaded.graph, inputs, method, target, names)
     apply_to_scene(loaded.scene, loaded.graph, ex)
     loaded.scene.title += f"  (attribution: {method}, output {ex.target})"
     return ex.hud()
+
+
+class _TokenNames:
+    """A language model's outputs named by their token's text (looked up only for the ones shown)."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        from engine.compute.text import encoder_for
+        from engine.model.example import vocab_size
+        self.n = vocab_size(loaded.model) or 0
+        src = getattr(loaded.session, "source", None)
+        self.encoder = getattr(src, "encoder", None) or encoder_for(loaded.spec.model, self.n or 1)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> str:
+        from engine.compute.text import token_pieces
+        return repr(token_pieces(self.encoder, [i])[0])
 
 
 def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | None = None) -> list[str]:

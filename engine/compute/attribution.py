@@ -22,6 +22,7 @@ from engine.model.inputs import ExampleInputs
 __all__ = ["METHODS", "Explanation", "explain", "apply_to_scene", "categories_for"]
 
 METHODS = ("saliency", "gxi", "ig", "gradcam")
+_TUPLE_OUTPUTS = (nn.MultiheadAttention, nn.RNNBase)     # modules whose output is a tuple: no layer attribution
 IG_STEPS = 50
 
 
@@ -53,11 +54,14 @@ def categories_for(model_name: str) -> list[str] | None:
 
 
 def _logits(out) -> torch.Tensor:
+    """(batch, outputs) scores: a classifier's logits, or a sequence model's last position (its next token)."""
     t = out if isinstance(out, torch.Tensor) else getattr(out, "logits", None)
     if t is None and isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
         t = out[0]
     if not isinstance(t, torch.Tensor):
         raise InputError("--explain needs a model whose output is a tensor of scores (a classifier's logits)")
+    if t.dim() == 3:
+        t = t[:, -1]
     return t.reshape(t.shape[0], -1)
 
 
@@ -69,27 +73,40 @@ def _leaf_modules(model: nn.Module, graph: LayerGraph) -> list[tuple[int, nn.Mod
         if l.site and l.site[0] == "leaf":
             calls[l.site[1]] = calls.get(l.site[1], 0) + 1
     return [(l.id, mods[l.site[1]]) for l in graph.layers
-            if l.site and l.site[0] == "leaf" and calls[l.site[1]] == 1 and l.site[1] in mods]
+            if l.site and l.site[0] == "leaf" and calls[l.site[1]] == 1 and l.site[1] in mods
+            and not isinstance(mods[l.site[1]], _TUPLE_OUTPUTS)]
 
 
 def explain(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, method: str = "ig",
             target: int | None = None, categories: list[str] | None = None, steps: int = IG_STEPS) -> Explanation:
-    """Attributions of output ``target`` (default: the top one) for ``inputs``' first floating-point tensor."""
+    """Attributions of output ``target`` (default: the top one) for ``inputs``' first floating-point
+    tensor; for a model of token ids, for its ids through its first nn.Embedding (Captum's layer methods:
+    a token's attribution is the sum over its embedding; a language model's output is the next token's)."""
     from captum.attr import (InputXGradient, IntegratedGradients, LayerAttribution, LayerGradCam,
-                             LayerGradientXActivation, Saliency)
+                             LayerGradientXActivation, LayerIntegratedGradients, Saliency)
     if method not in METHODS:
         raise InputError(f"--explain {method!r} is not a method: use one of {', '.join(METHODS)}")
     args, kwargs = list(inputs.args), dict(inputs.kwargs)
     slots = [("a", i) for i, a in enumerate(args)] + [("k", k) for k in kwargs]
-    slot = next((s for s in slots if isinstance(_get(args, kwargs, s), torch.Tensor)
-                 and _get(args, kwargs, s).is_floating_point()), None)
+    tensors = [s for s in slots if isinstance(_get(args, kwargs, s), torch.Tensor)]
+    slot = next((s for s in tensors if _get(args, kwargs, s).is_floating_point()), None)
+    embedding = None
     if slot is None:
-        raise InputError("--explain needs a floating-point input (an image, a signal); this model takes only "
-                         "integer ids")
+        embedding = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+        slot = next((s for s in tensors if not _get(args, kwargs, s).is_floating_point()
+                     and _get(args, kwargs, s).dtype != torch.bool), None)
+        if embedding is None or slot is None:
+            raise InputError("--explain needs a floating-point input (an image, a signal) or token ids read by an "
+                             "nn.Embedding")
+        if method == "gradcam":
+            raise InputError("--explain gradcam needs an image model; for token ids use ig, gxi or saliency")
     x = _get(args, kwargs, slot).detach().clone()
 
-    def forward(xx):
-        a, k = list(args), dict(kwargs)
+    def forward(xx):           # (Captum batches the explained input: the other inputs follow its batch)
+        n = xx.shape[0]
+        grow = lambda v: v.expand(n, *v.shape[1:]) if isinstance(v, torch.Tensor) and v.dim() and v.shape[0] == 1 \
+            and n > 1 else v  # noqa: E731
+        a, k = [grow(v) for v in args], {key: grow(v) for key, v in kwargs.items()}
         if slot[0] == "a":
             a[slot[1]] = xx
         else:
@@ -109,7 +126,17 @@ def explain(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, method: 
     delta = None
     warnings.filterwarnings("ignore", message="Input Tensor .* did not already require gradients")
     try:
-        if method == "saliency":
+        if embedding is not None:             # token ids: through the embedding, summed per token
+            if method == "ig":
+                attr, d = LayerIntegratedGradients(forward, embedding).attribute(
+                    x, baselines=torch.zeros_like(x), target=target, n_steps=steps, internal_batch_size=10,
+                    return_convergence_delta=True)
+                delta = float(d.abs().max())
+            else:
+                attr = LayerGradientXActivation(forward, embedding, multiply_by_inputs=method == "gxi").attribute(
+                    x, target=target)
+            attr = attr.sum(-1)
+        elif method == "saliency":
             attr = Saliency(forward).attribute(x, target=target, abs=False)
         elif method == "gxi":
             attr = InputXGradient(forward).attribute(x, target=target)

@@ -80,10 +80,17 @@ def test_the_scene_shows_attribution_magnitudes_and_bad_requests_fail():
         explain(loaded.model, loaded.graph, loaded.example, "ig", target=10)
     with pytest.raises(InputError, match="not a method"):
         explain(loaded.model, loaded.graph, loaded.example, "shap")
-    emb = nn.Sequential(nn.Embedding(50, 8), nn.Flatten(), nn.Linear(32, 3)).eval()
+    class Counts(nn.Module):             # integer input, no embedding: nothing to differentiate
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 3)
+
+        def forward(self, ids):
+            return self.lin(ids.float())
+    cnt = Counts().eval()
     ids = ExampleInputs((torch.randint(0, 50, (1, 4)),), {})
-    with pytest.raises(InputError, match="floating-point input"):
-        explain(emb, record(emb, ids, top_k=0), ids, "ig")
+    with pytest.raises(InputError, match="floating-point input .* or token ids read by an nn.Embedding"):
+        explain(cnt, record(cnt, ids, top_k=0), ids, "ig")
     assert categories_for("resnet18")[281] == "tabby" and categories_for("mlp") is None
 
 
@@ -94,3 +101,24 @@ def test_cli_explain_writes_the_attribution_picture(tmp_path, capsys):
     assert out.exists()
     assert main(["render", "cnn", "--explain", "ig", "--target", "99", "-o", str(tmp_path / "y.png")]) == 2
     assert "--target 99 is out of range" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
+
+
+def test_token_ids_are_explained_through_the_embedding():
+    """A model of token ids (the zoo transformer): Integrated Gradients through its embedding, one
+    attribution per token summing to f(ids)[t] - f(baseline ids)[t] for the last position's output."""
+    from engine.pipeline import load
+    from engine.scenefile import SceneSpec
+    loaded = load(SceneSpec(model="transformer"))
+    model, ex = loaded.model, loaded.example
+    e = explain(model, loaded.graph, ex, "ig", target=5, steps=200)
+    ids = next(t for t in ex.tensors() if not t.is_floating_point())
+    assert e.input_map.shape == (ids.shape[1],)
+    with torch.no_grad():
+        f = lambda i: model(i)[0, -1, 5]          # noqa: E731
+        change = float(f(ids) - f(torch.zeros_like(ids)))
+    assert abs(float(e.input_map.sum()) - change) < 2e-3 * max(1.0, abs(change))
+    n = apply_to_scene(loaded.scene, loaded.graph, e)
+    inp = next(s for s in loaded.scene.slabs if s.kind == "input")
+    assert n > 3 and np.allclose(inp.values, np.abs(e.input_map))
+    with pytest.raises(InputError, match="gradcam needs an image model"):
+        explain(model, loaded.graph, ex, "gradcam")
