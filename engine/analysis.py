@@ -3,9 +3,12 @@ contrast (A - B) and uncertainty (spread over passes), each on the input the sce
 feature visualizations on their channels' tiles. Each returns the HUD lines that say what is drawn."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.pipeline import Loaded
 
-__all__ = ["compare_loaded", "embed_loaded", "explain_loaded", "featviz_loaded", "uncertainty_loaded"]
+__all__ = ["CheckpointTimeline", "compare_loaded", "embed_loaded", "explain_loaded", "featviz_loaded",
+           "timeline_loaded", "uncertainty_loaded"]
 
 
 def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> list[str]:
@@ -48,7 +51,6 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
     """Contrast (engine/compute/contrast.py): the loaded scene shows A - B, where A is the input it
     shows and B another input (``input_b``, an --input spec) or the same input through other weights
     (``weights_b``); the HUD lines rank the layers by relative change."""
-    from engine.compute.contrast import apply_contrast, contrast_graphs
     from engine.compute.errors import InputError
     from engine.compute.inputs import open_input
     from engine.model.recorder import record
@@ -60,6 +62,8 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
     spec = loaded.spec
     inputs_a = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
     a = record(loaded.model, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
+    if weights_b is not None and Path(weights_b).is_dir():
+        return timeline_loaded(loaded, weights_b).show(-1)
     if input_b is not None:
         src = open_input(input_b, example=loaded.example, family=loaded.graph.family, model_spec=spec.model,
                          seed=spec.seed, model=loaded.model)
@@ -70,13 +74,67 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
                                       input_dtype=spec.input_dtype)
         b = record(model_b, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
         label = f"weights {weights_b}"
+    loaded.scene.title += f"  (A - B, B = {label})"
+    return _show_contrast(loaded, a, b, label)
+
+
+def _show_contrast(loaded: Loaded, a, b, label: str) -> list[str]:
+    """A - B of two recordings on the loaded scene (layers matched by name); the HUD lines."""
+    from engine.compute.contrast import apply_contrast, contrast_graphs
     c = contrast_graphs(a, b, label)
     mine = {l.name: l.id for l in loaded.graph.layers}
     c.layers = {mine[n]: v for n, v in ((l.name, c.layers.get(l.id)) for l in a.layers) if v is not None and n in mine}
     c.change = {mine[l.name]: c.change[l.id] for l in a.layers if l.id in c.change and l.name in mine}
     apply_contrast(loaded.scene, c)
-    loaded.scene.title += f"  (A - B, B = {label})"
     return c.hud(loaded.graph)
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
+
+
+class CheckpointTimeline:
+    """A folder of training checkpoints as a timeline: each one's activations on the scene's input,
+    recorded once; step k shows checkpoint k - the first, so what training changed grows along it."""
+
+    def __init__(self, loaded: Loaded, folder: str, progress=None) -> None:
+        import re
+
+        from engine.compute.errors import InputError
+        from engine.model.recorder import record
+        from engine.model.registry import load_model
+        key = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]   # noqa: E731 - step_10 after step_9
+        self.files = sorted((p for p in Path(folder).iterdir() if p.suffix in WEIGHT_SUFFIXES), key=key)
+        if len(self.files) < 2:
+            raise InputError(f"{folder} holds {len(self.files)} weight file(s); a timeline needs 2 or more "
+                             f"(.safetensors, .pt, .pth)")
+        self.loaded, spec = loaded, loaded.spec
+        inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+        self.graphs = []
+        for k, f in enumerate(self.files):
+            model, _, _, _ = load_model(spec.model, weights=str(f), input_shape=spec.input_shape,
+                                        input_dtype=spec.input_dtype)
+            self.graphs.append(record(model, inputs, capture=True, top_k=0, name=loaded.graph.model_name))
+            if progress is not None:
+                progress(k + 1, len(self.files))
+        self.k = len(self.files) - 1
+        loaded.scene.title += f"  (checkpoints of {Path(folder).name}: each - the first)"
+
+    def show(self, k: int) -> list[str]:
+        """Checkpoint ``k`` (negative: from the end) - the first on the scene; the HUD lines."""
+        self.k = k % len(self.files)
+        lines = _show_contrast(self.loaded, self.graphs[self.k], self.graphs[0],
+                               f"{self.files[0].name} (checkpoint 1 of {len(self.files)})")
+        return [f"A = {self.files[self.k].name} (checkpoint {self.k + 1} of {len(self.files)}; , . step)"] + lines
+
+    def step(self, d: int) -> list[str]:
+        return self.show(self.k + d)
+
+
+def timeline_loaded(loaded: Loaded, folder: str, progress=None) -> CheckpointTimeline:
+    from engine.compute.errors import InputError
+    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+        raise InputError("--compare-weights needs a PyTorch model with weights (not structure only, not ONNX)")
+    return CheckpointTimeline(loaded, folder, progress)
 
 
 def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | None = None) -> list[str]:

@@ -75,8 +75,10 @@ def _add_explain_args(p: argparse.ArgumentParser) -> None:
                    help="--explain: the output (class) to explain; default: the top one")
     c = p.add_argument_group("contrast (A - B on every neuron, layers ranked by relative change)")
     c.add_argument("--compare-input", metavar="SPEC", help="B: another input (same forms as --input); A is --input")
-    c.add_argument("--compare-weights", metavar="FILE", help="B: the same input through these weights (.safetensors, "
-                                                               "or .pt/.pth loaded with weights_only=True)")
+    c.add_argument("--compare-weights", metavar="FILE|FOLDER",
+                   help="B: the same input through these weights (.safetensors, or .pt/.pth loaded with "
+                        "weights_only=True); a folder of checkpoints: a timeline, each minus the first "
+                        "(view: , and . step through it)")
     u = p.add_argument_group("uncertainty (per-neuron standard deviation, predictive entropy)")
     u.add_argument("--uncertainty", type=int, default=0, metavar="N", help="N Monte-Carlo dropout passes")
     u.add_argument("--ensemble", nargs="+", metavar="W", help="weight files of an ensemble, one pass each")
@@ -311,14 +313,21 @@ def cmd_view(args) -> int:
     spec = _spec(args)
     loaded = load(spec, _live(args), ring=3)
     _say_structure(loaded.graph)
-    notes = _analysis(loaded, args)
+    keys = None
+    if args.compare_weights and Path(args.compare_weights).is_dir() and not (args.explain or args.compare_input):
+        from engine.analysis import timeline_loaded
+        timeline = timeline_loaded(loaded, args.compare_weights)
+        notes = timeline.show(-1)
+        keys = {"COMMA": lambda: timeline.step(-1), "PERIOD": lambda: timeline.step(1)}
+    else:
+        notes = _analysis(loaded, args)
     session = None if notes is not None else loaded.session     # attribution, contrast: still pictures
     from engine.compute.attribution import categories_for
     from engine.model.registry import canonical_name
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
                     session=session, model=loaded.model, graph=loaded.graph, notes=notes,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model,
-                    example=loaded.example, categories=categories_for(canonical_name(spec.model)))
+                    example=loaded.example, categories=categories_for(canonical_name(spec.model)), keys=keys)
     viewer.run(max_seconds=args.max_seconds)
     return 0
 

@@ -26,7 +26,7 @@ class Viewer:
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
                  notes: list[str] | None = None, example=None, categories: list[str] | None = None,
-                 on_point=None) -> None:
+                 on_point=None, keys: dict | None = None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
@@ -50,6 +50,7 @@ class Viewer:
         self.session = session
         self.notes = list(notes or [])          # lines the HUD always shows (e.g. what --explain explains)
         self.on_point = on_point                # a click on a cloud's point: (pick) -> text for the status line
+        self.keys = dict(keys or {})            # glfw key name ("COMMA") -> () -> new HUD notes; values redrawn
         from engine.app.inspector import Inspector
         self.inspector = Inspector(scene, graph, model, session)
         self.explainer = None           # X: attributions (a torch model with weights and an input to explain)
@@ -103,6 +104,10 @@ class Viewer:
         elif key == g.KEY_R:
             self.rollout_on = not self.rollout_on
             self._show_inspection()
+        elif any(key == getattr(g, f"KEY_{name}", None) for name in self.keys):
+            name = next(n for n in self.keys if key == getattr(g, f"KEY_{n}", None))
+            self.notes = list(self.keys[name]())
+            self._push_values()
         elif key == g.KEY_X:
             self.status = self.explainer.cycle() if self.explainer is not None else \
                 "X: attribution needs a PyTorch model with weights and an input"
@@ -162,6 +167,13 @@ class Viewer:
             dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
             self.controls.fly_to(dest, s.center)
             self.status = f"flying to {s.name}"
+
+    def _push_values(self) -> None:
+        """The scene's slab values (changed by an analysis) into the renderer."""
+        for s in self.scene.slabs:
+            if s.values is not None:
+                self.renderer.set_signed(s.layer_id, s.signed, False)
+                self.renderer.attach_values(s.layer_id, np.ascontiguousarray(s.values, np.float32), s.scale)
 
     def _highlight(self, positions, weights) -> None:
         """Show a pick's segments (None: clear them); a generating session's row outlines pause meanwhile."""

@@ -225,3 +225,27 @@ def test_embed_view_clicking_a_point_makes_it_the_input(xvfb, tmp_path):
             proc.kill()
         out, err = proc.communicate()
     assert "input: classifier.2 (pca): digits #" in out, (out, err[-2000:])
+
+
+def test_viewer_steps_through_a_checkpoint_timeline(xvfb, tmp_path):
+    """`view mlp --compare-weights FOLDER`: , steps back a checkpoint and the network's colours change."""
+    import torch
+    from safetensors.torch import save_file
+
+    from engine.model.registry import load_model
+    model = load_model("mlp")[0]
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    for step in range(3):
+        torch.manual_seed(step)
+        save_file({k: v + 0.3 * step * torch.randn_like(v) for k, v in model.state_dict().items()},
+                  str(ckpts / f"step_{step}.safetensors"))
+
+    def back():
+        time.sleep(0.5)
+        xdo(xvfb, "key", "comma")
+        time.sleep(1.0)
+    a, b = _two_shots(xvfb, tmp_path / "shots", ["mlp", "--windowed", "--size", "800x600", "--compare-weights",
+                                                 str(ckpts)], back)
+    changed = int((np.abs(a[330:] - b[330:]).sum(axis=2) > 30).sum())      # below the HUD
+    assert changed > 500, f", did not step the timeline ({changed} pixels changed)"

@@ -64,3 +64,39 @@ def test_cli_refuses_explain_and_compare_together(tmp_path, capsys):
     from engine.cli import main
     assert main(["render", "cnn", "--explain", "ig", "--compare-input", "noise", "-o", str(tmp_path / "x.png")]) == 2
     assert "pick one" in capsys.readouterr().err
+
+
+def test_a_folder_of_checkpoints_is_a_timeline(tmp_path):
+    """Checkpoints that move only the last layer further and further: every step shows that layer's
+    change since the first (growing), nothing before it, in natural file order (step_10 after step_9)."""
+    from safetensors.torch import save_file
+
+    from engine.analysis import timeline_loaded
+    loaded = load(SceneSpec(model="mlp"))
+    base = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    last_w = [k for k in base if k.endswith("weight")][-1]
+    for step in (1, 9, 10, 2):
+        state = dict(base)
+        state[last_w] = base[last_w] + 0.1 * step
+        save_file(state, str(tmp_path / f"step_{step}.safetensors"))
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    t = timeline_loaded(loaded, str(tmp_path))
+    assert [f.name for f in t.files] == ["step_1.safetensors", "step_2.safetensors", "step_9.safetensors",
+                                         "step_10.safetensors"]
+    last = loaded.graph.layers[-1]
+    first_linear = next(l for l in loaded.graph.layers if l.kind == "linear")
+    by_id = {s.layer_id: s for s in loaded.scene.slabs}
+    sizes = []
+    for k in range(4):
+        lines = t.show(k)
+        assert f"checkpoint {k + 1} of 4" in lines[0]
+        sizes.append(float(np.abs(by_id[last.id].values).max()))
+        assert not np.abs(by_id[first_linear.id].values).any()
+    assert sizes[0] == 0 and sizes[1] < sizes[2] < sizes[3]
+    assert t.step(1)[0].startswith("A = step_1.safetensors")            # wraps around
+    (tmp_path / "step_2.safetensors").unlink()
+    for f in list(tmp_path.glob("step_*")):
+        if f.name != "step_1.safetensors":
+            f.unlink()
+    with pytest.raises(InputError, match="a timeline needs 2 or more"):
+        timeline_loaded(loaded, str(tmp_path))
