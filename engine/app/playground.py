@@ -13,7 +13,7 @@ from engine.app.window import Window
 from engine.errors import NeuroscapeError
 
 KEYS = ("Space pause  [ ] lr  ; ' L2  B batch  Z X noise  T split  F activation  N/Shift+N neurons  "
-        "Y/Shift+Y layer  R reset  C class  H surface/plane  drag orbit  wheel zoom  WASD fly  P screenshot  Esc quit")
+        "Y/Shift+Y layer  R reset  C class  H surface/plane  U entropy  drag orbit  wheel zoom  WASD fly  P screenshot  Esc quit")
 ACTIVATION_CYCLE = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")
 BATCHES = (1, 4, 8, 16, 32, 64, 128)
 SPLITS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -65,6 +65,10 @@ def apply_key(session, stage, key: str, shift: bool = False) -> str:
     elif key == "h":
         stage.field.height = 0.0 if stage.field.height else 1.5
         return "plane" if not stage.field.height else "height field"
+    elif key == "u":
+        stage.show_entropy = not stage.show_entropy
+        return ("entropy field: how unsure the classifier is, 1 where p = 0.5 (U: back)" if stage.show_entropy
+                else "decision field")
     else:
         return stage.status
     arch = "-".join(map(str, c.layers))
@@ -114,7 +118,7 @@ class PlaygroundApp:
             return
         names = {g.KEY_SPACE: "space", g.KEY_LEFT_BRACKET: "[", g.KEY_RIGHT_BRACKET: "]", g.KEY_SEMICOLON: ";",
                  g.KEY_APOSTROPHE: "'", g.KEY_B: "b", g.KEY_Z: "z", g.KEY_X: "x", g.KEY_T: "t", g.KEY_F: "f",
-                 g.KEY_N: "n", g.KEY_Y: "y", g.KEY_R: "r", g.KEY_C: "c", g.KEY_H: "h"}
+                 g.KEY_N: "n", g.KEY_Y: "y", g.KEY_R: "r", g.KEY_C: "c", g.KEY_H: "h", g.KEY_U: "u"}
         if key in names:
             try:
                 self.stage.status = apply_key(self.session, self.stage, names[key], bool(mods & g.MOD_SHIFT))

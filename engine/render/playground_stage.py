@@ -29,6 +29,15 @@ def sparkline(values: list[float], width: int = 40, lo: float | None = None, hi:
     return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in np.clip(t, 0, 1))
 
 
+def entropy_field(field):
+    """The field's binary entropy of p(class of interest), in bits (1 where p = 0.5), in place of p:
+    where the classifier is unsure, drawn with the decision field's own geometry and colours."""
+    from dataclasses import replace
+    p = np.clip(field.prob.astype(np.float64), 1e-7, 1 - 1e-7)
+    h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    return replace(field, data=h.astype(np.float32))
+
+
 def _take_weight_edges(scene) -> list:
     """Remove the scene's weight edge sets (drawn as wide overlay lines instead) and return them."""
     weights = [e for e in scene.edges if e.kind == "weights"]
@@ -51,6 +60,7 @@ class PlaygroundStage:
         self.renderer = Renderer(self.scene, size, samples=samples)
         self._show_weights(weights)
         self.paused = False
+        self.show_entropy = False                 # U: the field shows the classifier's entropy instead
         self.point: np.ndarray | None = None      # data coordinates of the probed point
         self.point_p: float | None = None
         self.status = ""
@@ -114,7 +124,7 @@ class PlaygroundStage:
         t1 = time.perf_counter()
         field = s.refresh()
         t2 = time.perf_counter()
-        self.field.set_field(field)
+        self.field.set_field(entropy_field(field) if self.show_entropy else field)
         self._sync_points()
         t3 = time.perf_counter()
         self._since_weights += 1

@@ -140,3 +140,32 @@ def test_weights_are_drawn_as_wide_coloured_edges(ctx):
         assert warm.sum() > 20 and cold.sum() > 20
     finally:
         st.release()
+
+
+def test_u_shows_the_entropy_field_in_place_of_the_decision_field(ctx):
+    """U: the field node shows the binary entropy (bits) of p: 1 where the classifier is unsure (p = 0.5),
+    near 0 where it is sure; the picture changes; U again: back to p."""
+    from engine.app.playground import apply_key
+    from engine.render.playground_stage import PlaygroundStage, entropy_field
+    s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
+    st = PlaygroundStage(s, SIZE)
+    try:
+        st.paused = True
+        st.frame()
+        p = st.field.data.astype(np.float64).copy()
+        st.draw()
+        before = st.read_pixels().astype(int)
+        assert "entropy" in apply_key(s, st, "u")
+        st.frame()
+        h = st.field.data.astype(np.float64)
+        q = np.clip(p if p.ndim == 2 else p[..., 0], 1e-7, 1 - 1e-7)
+        np.testing.assert_allclose(h, -(q * np.log2(q) + (1 - q) * np.log2(1 - q)), atol=2e-3)
+        assert h.max() <= 1 + 1e-6 and h.min() >= 0
+        st.draw()
+        assert np.abs(st.read_pixels().astype(int) - before).sum(axis=2).astype(bool).mean() > 0.005
+        apply_key(s, st, "u")
+        st.frame()
+        np.testing.assert_allclose(st.field.data.astype(np.float64), p, atol=2e-3)
+        assert entropy_field(s.refresh()).data.shape == (32, 32)
+    finally:
+        st.release()
