@@ -9,6 +9,9 @@
     docs/llama70b.png   llama3-70b opened as structure only (no weights): 80 blocks x 64 heads
     docs/lstm.png       the lstm unrolled in time: a plane per step, arcs from step to step
     docs/embed.png      neuroscape embed cnn --input digits --layer classifier.2: 1,797 digits as a cloud
+    docs/contrast.png   resnet18, the photo minus noise on every neuron, layers ranked by change
+    docs/uncertainty.png  the transformer over 16 Monte-Carlo dropout passes: per-neuron std, entropy
+    docs/featviz.png    the cnn's features.4: pictures optimized for 8 channels, on their tiles
 
     .venv/bin/python scripts/readme_pictures.py [--size 1600x900] [--only explain llama70b ...]
 """
@@ -120,8 +123,34 @@ def embed_picture(size, out: Path) -> None:
     save_png(render_image(loaded.scene, size=size, camera=cam, hud=lines), out)
 
 
+def contrast_picture(size, out: Path) -> None:
+    from engine.analysis import compare_loaded
+    loaded = load(resolve_spec("resnet18"), LiveOptions(input="photo"))
+    save_png(render_image(loaded.scene, size=size, hud=compare_loaded(loaded, input_b="noise")), out)
+
+
+def uncertainty_picture(size, out: Path) -> None:
+    from engine.analysis import uncertainty_loaded
+    loaded = load(resolve_spec("transformer"), LiveOptions())
+    save_png(render_image(loaded.scene, size=size, hud=uncertainty_loaded(loaded, passes=16)), out)
+
+
+def featviz_picture(size, out: Path) -> None:
+    from engine.analysis import featviz_loaded
+    loaded = load(resolve_spec("cnn"), LiveOptions(input="photo"))
+    lines = featviz_loaded(loaded, "features.4", steps=96)
+    from engine.scene.nodes import Scene
+    s = next(s for s in loaded.scene.slabs if s.name == "features.4")
+    alone = Scene([s], labels=[lb for lb in loaded.scene.labels if lb.layer_id == s.layer_id],
+                  background=loaded.scene.background)          # the layer alone: no other slab in front
+    dist = 1.2 * max(s.rows * float(np.linalg.norm(s.v)), s.cols * float(np.linalg.norm(s.u)))
+    cam = Camera(position=s.center - s.normal * dist + np.array([0.3, 0.2, 0.0]) * dist).look_at(s.center)
+    save_png(render_image(alone, size=size, camera=cam, hud=lines), out)
+
+
 PICTURES = {"generate": generate_picture, "headview": head_view_picture, "modelview": model_view_picture,
-            "explain": explain_picture, "llama70b": llama70b_picture, "lstm": lstm_picture, "embed": embed_picture}
+            "explain": explain_picture, "llama70b": llama70b_picture, "lstm": lstm_picture, "embed": embed_picture,
+            "contrast": contrast_picture, "uncertainty": uncertainty_picture, "featviz": featviz_picture}
 
 
 def main() -> int:

@@ -122,3 +122,17 @@ def test_token_ids_are_explained_through_the_embedding():
     assert n > 3 and np.allclose(inp.values, np.abs(e.input_map))
     with pytest.raises(InputError, match="gradcam needs an image model"):
         explain(model, loaded.graph, ex, "gradcam")
+
+
+def test_a_model_gradients_cannot_pass_is_one_clear_error():
+    class Hard(nn.Module):                  # argmax then a lookup: no gradient reaches the input
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(torch.randn(8, 3))
+
+        def forward(self, x):
+            return self.table[x.argmax(-1)]
+    model = Hard().eval()
+    ex = ExampleInputs((torch.randn(1, 8),), {})
+    with pytest.raises(InputError, match="cannot be differentiated"):
+        explain(model, record(model, ex, top_k=0), ex, "saliency")

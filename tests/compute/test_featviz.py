@@ -58,7 +58,7 @@ def test_pictures_on_their_tiles_and_bad_requests(tmp_path, monkeypatch):
     assert [l.text for l in pics] == ["features.0:0", "features.0:5"]
     slab = next(s for s in loaded.scene.slabs if s.name == "features.0")
     m = slab.mosaic
-    corner = slab.origin + (5 % m.tiles_c) * m.tw * slab.u + (5 // m.tiles_c + 1) * m.th * slab.v
+    corner = slab.origin + (5 % m.tiles_c + 0.1) * m.tw * slab.u + (5 // m.tiles_c + 0.9) * m.th * slab.v
     assert np.linalg.norm(pics[1].position - corner) < 0.1 * m.th * np.linalg.norm(slab.v) + 1e-6
     with pytest.raises(InputError, match="no layer named 'nope'"):
         featviz_loaded(loaded, "nope", steps=2)
