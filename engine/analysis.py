@@ -64,6 +64,9 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
     a = record(loaded.model, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
     if weights_b is not None and Path(weights_b).is_dir():
         return timeline_loaded(loaded, weights_b).show(-1)
+    if weights_b is not None and not Path(weights_b).is_file():
+        raise InputError(f"--compare-weights {weights_b}: no such file or folder; pass a weights file or a folder "
+                         f"of checkpoints")
     if input_b is not None:
         src = open_input(input_b, example=loaded.example, family=loaded.graph.family, model_spec=spec.model,
                          seed=spec.seed, model=loaded.model)
