@@ -14,6 +14,7 @@ from torch import nn
 
 from engine.colormaps import palette
 from engine.compute.errors import InputError
+from engine.compute.module_layer import module_layer
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 
@@ -84,14 +85,7 @@ def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: 
     reduce ``layer_name``'s outputs to 3D."""
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
-    try:
-        layer = graph.layer(layer_name)
-    except KeyError as e:
-        raise InputError(f"--layer: {e.args[0]}") from None
-    mods = dict(model.named_modules())
-    site = layer.site or ()
-    if site[:1] != ("leaf",) or site[1] not in mods:
-        raise InputError(f"--layer {layer_name}: not a module layer; pick a conv, linear, norm or activation layer")
+    layer, module = module_layer(model, graph, layer_name, "--layer")
     n = len(source) if limit is None else min(len(source), int(limit))
     if n < 4:
         raise InputError(f"the input has {n} item(s); an embedding needs a dataset (a folder of images, digits)")
@@ -102,7 +96,7 @@ def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: 
     feats = np.empty((n, width), np.float32)
     preds = np.empty(n, np.int64)
     got: dict[str, torch.Tensor] = {}
-    hook = mods[site[1]].register_forward_hook(lambda _m, _i, o: got.__setitem__("o", _first_tensor(o)))
+    hook = module.register_forward_hook(lambda _m, _i, o: got.__setitem__("o", _first_tensor(o)))
     training = [m for m in model.modules() if m.training]
     for m in training:
         m.training = False

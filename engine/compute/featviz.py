@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from engine.compute.errors import InputError
 from engine.compute.images import IMAGENET_MEAN, IMAGENET_STD
+from engine.compute.module_layer import module_layer
 from engine.model.graph import Layer, LayerGraph
 
 __all__ = ["FeatVizSettings", "visualize", "channel_labels", "cache_dir"]
@@ -76,15 +77,7 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
               settings: FeatVizSettings = FeatVizSettings(), progress=None) -> list[np.ndarray]:
     """One (size, size, 3) uint8 image per channel of ``layer_name`` (a module layer), each optimized
     to maximize that channel's mean (a vector layer: that neuron); cached on disk."""
-    try:
-        layer = graph.layer(layer_name)
-    except KeyError as e:
-        raise InputError(f"--featviz: {e.args[0]}") from None
-    mods = dict(model.named_modules())
-    site = layer.site or ()
-    if site[:1] != ("leaf",) or site[1] not in mods:
-        raise InputError(f"--featviz {layer_name}: not a module layer (pick a conv, linear, norm or activation "
-                         f"module's layer)")
+    layer, module = module_layer(model, graph, layer_name, "--featviz")
     n = int(layer.shape[1]) if len(layer.shape) > 1 else int(layer.neurons)
     bad = [c for c in channels if not 0 <= c < n]
     if bad:
@@ -101,7 +94,7 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
                 pass
     todo = [c for c in channels if c not in out]
     if todo:
-        for c, img in zip(todo, _optimize(model, mods[site[1]], todo, input_size, settings, progress)):
+        for c, img in zip(todo, _optimize(model, module, todo, input_size, settings, progress)):
             out[c] = img
             folder.mkdir(parents=True, exist_ok=True)
             np.save(folder / f"{c}.npy", img, allow_pickle=False)
