@@ -148,10 +148,10 @@ def _two_shots(env, tmp_path, args, between):
         xdo(env, "mousemove", "400", "300")
         shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
         xdo(env, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 1, 30)
+        assert wait_for(lambda: len(shots()) >= 1, 90), "no first screenshot"     # (a loaded machine: minutes)
         between()
         xdo(env, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 2, 30)
+        assert wait_for(lambda: len(shots()) >= 2, 90), "no second screenshot"
         time.sleep(0.3)
         images = [np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in shots()[:2]]
         xdo(env, "key", "Escape")
