@@ -142,7 +142,10 @@ def reduce(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
             import umap
         except ImportError as e:
             raise InputError("--method umap needs umap-learn: pip install umap-learn (or use --method pca)") from e
-        y = umap.UMAP(n_components=3, random_state=seed).fit_transform(x)
+        import warnings
+        with warnings.catch_warnings():          # (a seeded run is single-threaded: it says so)
+            warnings.simplefilter("ignore", UserWarning)
+            y = umap.UMAP(n_components=3, random_state=seed).fit_transform(x)
     y = np.pad(y, ((0, 0), (0, 3 - y.shape[1]))) if y.shape[1] < 3 else y
     y = y - y.mean(0)
     r = float(np.percentile(np.linalg.norm(y, axis=1), 99)) or 1.0

@@ -106,3 +106,13 @@ def test_a_clicked_point_is_picked_and_becomes_the_live_input():
     np.testing.assert_allclose(seventh, want, atol=1e-5)
     assert np.abs(first - seventh).max() > 1e-4 and sess.label.startswith("digits #7")
     sess.close()
+
+
+def test_umap_is_seeded_and_separates_what_differs():
+    pytest.importorskip("umap")
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.standard_normal((100, 16)), rng.standard_normal((100, 16)) + 8]).astype(np.float32)
+    a, b = reduce(x, "umap"), reduce(x, "umap")
+    assert a.shape == (200, 3) and np.array_equal(a, b)
+    gap = np.linalg.norm(a[:100].mean(0) - a[100:].mean(0))
+    assert gap > 2 * max(a[:100].std(0).max(), a[100:].std(0).max())
