@@ -11,6 +11,11 @@ __all__ = ["CheckpointTimeline", "compare_loaded", "embed_loaded", "explain_load
            "timeline_loaded", "uncertainty_loaded"]
 
 
+def _shown_input(loaded: Loaded):
+    """The input the scene shows: the live source's first frame, else the model's example."""
+    return loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+
+
 def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> list[str]:
     """Attributions (engine/compute/attribution.py) of the loaded model on the input its scene shows,
     drawn on its scene; the HUD lines (the output explained, the top-5)."""
@@ -19,7 +24,7 @@ def explain_loaded(loaded: Loaded, method: str, target: int | None = None) -> li
     from engine.model.registry import canonical_name
     if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
         raise InputError("--explain needs a PyTorch model with weights (not structure only, not ONNX)")
-    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+    inputs = _shown_input(loaded)
     names = categories_for(canonical_name(loaded.spec.model))
     if names is None and loaded.graph.family == "language":
         names = _TokenNames(loaded)
@@ -60,7 +65,7 @@ def compare_loaded(loaded: Loaded, input_b: str | None = None, weights_b: str | 
     if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
         raise InputError("--compare-* needs a PyTorch model with weights (not structure only, not ONNX)")
     spec = loaded.spec
-    inputs_a = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+    inputs_a = _shown_input(loaded)
     a = record(loaded.model, inputs_a, capture=True, top_k=0, name=loaded.graph.model_name)
     if weights_b is not None and Path(weights_b).is_dir():
         return timeline_loaded(loaded, weights_b).show(-1)
@@ -111,7 +116,7 @@ class CheckpointTimeline:
             raise InputError(f"{folder} holds {len(self.files)} weight file(s); a timeline needs 2 or more "
                              f"(.safetensors, .pt, .pth)")
         self.loaded, spec = loaded, loaded.spec
-        inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+        inputs = _shown_input(loaded)
         self.graphs = []
         for k, f in enumerate(self.files):
             model, _, _, _ = load_model(spec.model, weights=str(f), input_shape=spec.input_shape,
@@ -157,7 +162,7 @@ def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | Non
     if passes and not 2 <= passes <= 1000:
         raise InputError(f"--uncertainty {passes}: use 2 to 1000 passes, e.g. --uncertainty 16")
     spec, name = loaded.spec, loaded.graph.model_name
-    inputs = loaded.session.source.frame(0) if loaded.session is not None else loaded.example
+    inputs = _shown_input(loaded)
     graphs = []
     if passes:
         with dropout_on(loaded.model), torch.random.fork_rng(devices=[]):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 
 from engine.compute.attribution import METHODS, apply_to_scene, explain
 
@@ -75,8 +74,5 @@ class ExplainToggle:
                 self.lines, status, self._dirty = got.hud(), f"{got.method} (X: next)", True
         if self._dirty and renderer is not None:
             self._dirty = False
-            for s in self.scene.slabs:
-                if s.values is not None:
-                    renderer.set_signed(s.layer_id, s.signed, False)
-                    renderer.attach_values(s.layer_id, np.ascontiguousarray(s.values, np.float32), s.scale)
+            renderer.show_scene_values()
         return status

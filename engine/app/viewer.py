@@ -107,7 +107,7 @@ class Viewer:
         elif any(key == getattr(g, f"KEY_{name}", None) for name in self.keys):
             name = next(n for n in self.keys if key == getattr(g, f"KEY_{n}", None))
             self.notes = list(self.keys[name]())
-            self._push_values()
+            self.renderer.show_scene_values()
         elif key == g.KEY_X:
             self.status = self.explainer.cycle() if self.explainer is not None else \
                 "X: attribution needs a PyTorch model with weights and an input"
@@ -167,13 +167,6 @@ class Viewer:
             dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
             self.controls.fly_to(dest, s.center)
             self.status = f"flying to {s.name}"
-
-    def _push_values(self) -> None:
-        """The scene's slab values (changed by an analysis) into the renderer."""
-        for s in self.scene.slabs:
-            if s.values is not None:
-                self.renderer.set_signed(s.layer_id, s.signed, False)
-                self.renderer.attach_values(s.layer_id, np.ascontiguousarray(s.values, np.float32), s.scale)
 
     def _highlight(self, positions, weights) -> None:
         """Show a pick's segments (None: clear them); a generating session's row outlines pause meanwhile."""

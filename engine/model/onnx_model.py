@@ -132,6 +132,7 @@ class OnnxModel(nn.Module):
         self.inputs = [i for i in g.input if i.name not in self.init_shapes]
         self._session = None
         self._ring: list[dict[str, np.ndarray]] = []    # live frames: output buffers onnxruntime writes into
+        self._ring_inputs: list[tuple] = []             # ... for inputs of these shapes
         self._frames = 0
 
     @classmethod
@@ -215,10 +216,11 @@ class OnnxModel(nn.Module):
         frame's arrays stay valid for ring - 1 more runs), so no run faults in fresh memory."""
         sess = self.session()
         feed = {k: np.ascontiguousarray(v.detach().cpu().numpy()) for k, v in inputs.kwargs.items()}
-        if not self._ring or any(b.shape != a.shape for b, a in zip(self._ring[0].get("__in__", []), feed.values())):
+        shapes = [a.shape for a in feed.values()]
+        if not self._ring or shapes != self._ring_inputs:
             first = self.run_all(inputs)        # shapes and types, then the buffers
             self._ring = [{k: np.empty_like(np.asarray(v)) for k, v in first.items()} for _ in range(ring)]
-            self._ring[0]["__in__"] = list(feed.values())
+            self._ring_inputs = shapes
             return first
         bufs = self._ring[self._frames % len(self._ring)]
         self._frames += 1
@@ -226,13 +228,12 @@ class OnnxModel(nn.Module):
         for k, v in feed.items():
             io.bind_cpu_input(k, v)
         for name, arr in bufs.items():
-            if name != "__in__":
-                io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+            io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
         try:
             sess.run_with_iobinding(io)
         except Exception as e:  # noqa: BLE001
             raise ModelImportError(f"{self.path.name} failed on its input ({first_line(e)[:200]})") from e
-        return {k: v for k, v in bufs.items() if k != "__in__"}
+        return bufs
 
     def capture_layers(self, inputs: ExampleInputs, layers: dict) -> dict[int, torch.Tensor]:
         """A live frame: each of ``layers`` (id -> Layer of this model's graph) as batch item 0 of one run."""

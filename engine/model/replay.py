@@ -286,7 +286,8 @@ class Replayer:
             self._sdpa_n = n + 1
             if call in self.attn_sites or call in self.func_sites:
                 self._taps["sdpa"][n] = (self.attn_sites.get(call), self.func_sites.get(call))
-                self._taps["found" if call in self.func_sites else "attn"].add(call)
+                if call in self.func_sites:
+                    self._taps["found"].add(call)
                 if call in self.attn_sites:
                     self._taps["attn"].add(call)
         elif call in self.func_sites:

@@ -247,7 +247,7 @@ class Renderer:
         d = self.slab_data
         i = d.slab_index(layer_id)
         d.slabs[i].values = d.values.write(i, values)
-        d.set_flags(i, d.slabs[i].signed, d.is_log(i))       # (a blank slab's first values: drawn from now on)
+        d.values_arrived(i)
         if scale is not None and float(scale) != d.scale_of(i):
             d.set_scale(i, scale)
 
@@ -260,10 +260,18 @@ class Renderer:
         i = d.slab_index(layer_id)
         shared = d.values.attach(i, values)
         d.slabs[i].values = d.values.data[i]
-        d.set_flags(i, d.slabs[i].signed, d.is_log(i))
+        d.values_arrived(i)
         if scale is not None and float(scale) != d.scale_of(i):
             d.set_scale(i, scale)
         return shared
+
+    def show_scene_values(self) -> None:
+        """Upload every slab's ``values``, ``signed`` and ``scale`` as the scene now holds them (an
+        analysis replaced them)."""
+        for s in self.slab_data.slabs:
+            if s.values is not None:
+                self.set_signed(s.layer_id, s.signed, False)
+                self.attach_values(s.layer_id, np.ascontiguousarray(s.values, np.float32), s.scale)
 
     def read_texture(self, layer_id: int) -> np.ndarray:
         """A layer's neurons as GL holds them, flat float32 in tensor order (tests, debugging)."""

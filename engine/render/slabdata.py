@@ -170,6 +170,12 @@ class SlabData:
         self.params[i, 7] = flags
         self.params_dirty = True
 
+    def values_arrived(self, i: int) -> None:
+        """After slab i's values were written: a blank slab (FLAG_NO_VALUES) is drawn from now on.
+        One integer test per write otherwise (the live path writes every layer every frame)."""
+        if int(self.params[i, 7]) & FLAG_NO_VALUES:
+            self.set_flags(i, self.slabs[i].signed, self.is_log(i))
+
     def is_log(self, i: int) -> bool:
         return bool(int(self.params[i, 7]) & FLAG_LOG)
 

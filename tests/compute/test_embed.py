@@ -72,17 +72,6 @@ def test_cli_embed_writes_the_picture_and_the_points(tmp_path):
     assert out.stat().st_size > 0 and load_embedding(pts).points.shape == (64, 3)
 
 
-def test_tsne_is_seeded_and_separates_what_differs():
-    pytest.importorskip("openTSNE")
-    rng = np.random.default_rng(1)
-    x = np.concatenate([rng.standard_normal((100, 16)), rng.standard_normal((100, 16)) + 8]).astype(np.float32)
-    a, b = reduce(x, "tsne"), reduce(x, "tsne")
-    assert a.shape == (200, 3) and np.array_equal(a, b)
-    gap = np.linalg.norm(a[:100].mean(0) - a[100:].mean(0))
-    spread = max(a[:100].std(0).max(), a[100:].std(0).max())
-    assert gap > 2 * spread                      # two blobs stay two blobs
-
-
 def test_a_clicked_point_is_picked_and_becomes_the_live_input():
     """pick() finds the cloud point under a ray (the nearest of those within its size); a session
     given that item shows it in every frame."""
@@ -108,11 +97,13 @@ def test_a_clicked_point_is_picked_and_becomes_the_live_input():
     sess.close()
 
 
-def test_umap_is_seeded_and_separates_what_differs():
-    pytest.importorskip("umap")
-    rng = np.random.default_rng(2)
+@pytest.mark.parametrize("method,package", [("tsne", "openTSNE"), ("umap", "umap")])
+def test_tsne_and_umap_are_seeded_and_separate_what_differs(method, package):
+    pytest.importorskip(package)
+    rng = np.random.default_rng(1)
     x = np.concatenate([rng.standard_normal((100, 16)), rng.standard_normal((100, 16)) + 8]).astype(np.float32)
-    a, b = reduce(x, "umap"), reduce(x, "umap")
+    a, b = reduce(x, method), reduce(x, method)
     assert a.shape == (200, 3) and np.array_equal(a, b)
     gap = np.linalg.norm(a[:100].mean(0) - a[100:].mean(0))
-    assert gap > 2 * max(a[:100].std(0).max(), a[100:].std(0).max())
+    spread = max(a[:100].std(0).max(), a[100:].std(0).max())
+    assert gap > 2 * spread                      # two blobs stay two blobs
