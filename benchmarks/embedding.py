@@ -8,6 +8,7 @@ Usage: .venv/bin/python benchmarks/embedding.py [--points 1000000] [--rows 10000
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 
 import numpy as np
@@ -32,43 +33,67 @@ def main() -> int:
     ours, theirs = med(t["neuroscape"]), med(t["sklearn"])
     print(f"PCA {args.rows:,} x {args.dim} -> 3: ours {ours:.2f} s, scikit-learn {theirs:.2f} s = {ours / theirs:.2f}x")
 
+    import time
+
     from engine.pipeline import load
     from engine.render.context import OffscreenContext
+    from engine.render.passes.cloud import CloudPass
     from engine.render.renderer import Renderer
-    from engine.scene.nodes.cloud import PointCloud
+    from engine.scene.nodes.cloud import PointCloud, beside
     from engine.scenefile import SceneSpec
     loaded = load(SceneSpec(model="cnn"))
     scene = loaded.scene
-    lo, hi = scene.bbox
-    frames = {}
+    slab = scene.slabs[-1]
+    # an embedding as `neuroscape embed` places it: ten clusters (labels) in [-1, 1]^3 beside the last layer
+    label = rng.integers(0, 10, args.points)
+    centres = rng.uniform(-0.6, 0.6, (10, 3))
+    unit = np.clip(centres[label] + rng.standard_normal((args.points, 3)) * 0.15, -1, 1)
+    pts, size = beside(slab, scene.bbox, unit)
+    cols = rng.random((10, 3)).astype(np.float32)[label]
+    centre = pts.mean(axis=0).astype(np.float64)
+    side = float(np.ptp(pts, axis=0).max())
+    overview = scene.camera
+    facing = copy.deepcopy(overview)             # the whole cloud filling the view
+    facing.position = centre + np.array([0.0, 0.0, 1.3 * side])
+    facing.look_at(centre)
+    inside = copy.deepcopy(overview)             # flown into it: a quarter of its side from its centre
+    inside.position = centre + np.array([0.0, 0.0, 0.25 * side])
+    inside.look_at(centre)
+    runs = {"without": (None, overview), "overview": (4.0, overview), "overview_every_point": (0.0, overview),
+            "facing": (4.0, facing), "facing_every_point": (0.0, facing),
+            "inside": (4.0, inside), "inside_every_point": (0.0, inside), "smallest_every_point": (0.0, facing)}
+    frames, drawn = {}, {}
     with OffscreenContext():
-        pts = rng.standard_normal((args.points, 3)).astype(np.float32) * 0.3 * float(np.linalg.norm(hi - lo))
-        cols = rng.random((args.points, 3)).astype(np.float32)
-        for name in ("without", "with", "with_smallest"):
-            if name != "without":       # smallest: every point at the 2-px minimum (the per-point cost alone)
-                scene.nodes_of(PointCloud).clear()
-                scene.add(PointCloud(pts + ((lo + hi) / 2).astype(np.float32), cols,
-                                     size=0.01 if name == "with" else 1e-6))
+        for name, (lod_px, cam) in runs.items():
+            scene.nodes_of(PointCloud).clear()
+            if lod_px is not None:      # smallest: every point at the 2-px minimum (the per-point cost alone)
+                scene.add(PointCloud(pts, cols, size=1e-9 if name.startswith("smallest") else size, lod_px=lod_px))
             r = Renderer(scene, (1920, 1080))
-            r.draw(scene.camera)
+            r.draw(cam)
             r.read_pixels()
             ts = []
             for _ in range(5):
-                import time
                 t0 = time.perf_counter()
-                r.draw(scene.camera)
+                r.draw(cam)
                 r.read_pixels()
                 ts.append(time.perf_counter() - t0)
+            last = [p for p in r.passes if isinstance(p, CloudPass)]
+            drawn[name] = sum(c.vertices for p in last for c in p.last)
             r.release()
             frames[name] = med(ts)
-    print(f"cnn scene at 1080p: {frames['without'] * 1e3:.1f} ms; with a {args.points:,}-point cloud "
-          f"{frames['with'] * 1e3:.1f} ms = {frames['with'] / frames['without']:.2f}x; with every point at the "
-          f"2-px minimum {frames['with_smallest'] * 1e3:.1f} ms (the per-point cost of software GL)")
+            print(f"  {name}: {frames[name] * 1e3:.1f} ms, {drawn[name]:,} sprites")
+    base = frames["without"]
+    print(f"cnn scene at 1080p: {base * 1e3:.1f} ms without the cloud; with a {args.points:,}-point embedding beside "
+          f"its last layer, drawn with level of detail / every point as its own sprite:")
+    for view in ("overview", "facing", "inside"):
+        print(f"  {view}: {frames[view] * 1e3:.1f} ms = {frames[view] / base:.2f}x ({drawn[view]:,} sprites) / "
+              f"{frames[view + '_every_point'] * 1e3:.1f} ms = {frames[view + '_every_point'] / base:.2f}x")
+    print(f"  every point at the 2-px minimum: {frames['smallest_every_point'] * 1e3:.1f} ms (the per-point cost of "
+          f"software GL: the floor without level of detail)")
     save("embedding", {"pca": {"rows": args.rows, "dim": args.dim, "neuroscape_s": ours, "sklearn_s": theirs,
                                "ratio": ours / theirs, "samples": t},
-                       "cloud": {"points": args.points, "frame_without_s": frames["without"],
-                                 "frame_with_s": frames["with"], "frame_smallest_s": frames["with_smallest"],
-                                 "ratio": frames["with"] / frames["without"]}})
+                       "cloud": {"points": args.points, "frame_s": frames, "sprites": drawn,
+                                 "ratio": {v: frames[v] / base for v in ("overview", "facing", "inside")}}})
     return 0 if theirs > 0 else 1
 
 

@@ -214,12 +214,10 @@ def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, meth
                  progress=None) -> list[str]:
     """An embedding (engine/compute/embed.py) of ``layer``'s representations of every item of
     ``input_spec`` (or loaded from an npz), as a point cloud standing beside that layer's slab."""
-    import numpy as np
-
     from engine.compute.embed import embed, load_embedding
     from engine.compute.errors import InputError
     from engine.compute.inputs import open_input
-    from engine.scene.nodes.cloud import PointCloud
+    from engine.scene.nodes.cloud import PointCloud, beside
     if load_from is not None:
         emb = load_embedding(load_from)
         layer = emb.layer
@@ -234,13 +232,7 @@ def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, meth
     slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
     if slab is None:
         raise InputError(f"the scene has no layer {layer!r} to put the embedding beside")
-    lo, hi = loaded.scene.bbox
-    side = max(slab.rows * float(np.linalg.norm(slab.v)), slab.cols * float(np.linalg.norm(slab.u)),
-               0.25 * float(np.linalg.norm(hi - lo)), 1.0)
-    centre = slab.center + np.array([slab.cols * float(np.linalg.norm(slab.u)) / 2 + 0.75 * side, 0.0, 0.0])
-    pos = centre + emb.points.astype(np.float64) * (side / 2)
-    size = 0.6 * side / max(20.0, np.cbrt(len(pos)) * 4)
-    loaded.scene.add(PointCloud(pos.astype(np.float32), emb.colors(), slab.layer_id, f"{layer} ({emb.method})",
-                                size, emb.items))
+    pos, size = beside(slab, loaded.scene.bbox, emb.points)
+    loaded.scene.add(PointCloud(pos, emb.colors(), slab.layer_id, f"{layer} ({emb.method})", size, emb.items))
     by = "label" if (emb.labels >= 0).any() else "prediction"
     return [f"{len(pos):,} items of {layer} reduced with {emb.method}, coloured by {by}, beside the layer"]

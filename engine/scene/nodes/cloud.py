@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.scene.cloud_lod import PX_LIMIT
 from engine.scene.registry import register_node
 
 
@@ -18,6 +19,20 @@ class PointCloud:
     name: str = ""
     size: float = 0.03                         # world diameter of a point
     items: list[str] = field(default_factory=list, repr=False)   # what each point is (picking)
+    lod_px: float = PX_LIMIT                   # far chunks drawn as voxels of at most this many pixels; 0: never
+
+    def __post_init__(self) -> None:
+        n = len(self.positions)
+        if np.shape(self.positions) != (n, 3) or np.shape(self.colors) != (n, 3):
+            raise ValueError(f"a point cloud needs (N, 3) positions and colours, got {np.shape(self.positions)} "
+                             f"and {np.shape(self.colors)}")
+        if not np.isfinite(self.positions).all():
+            raise ValueError("a point cloud's positions must be finite (drop or fix the NaN/Inf rows)")
+        if not (np.isfinite(self.size) and self.size > 0):
+            raise ValueError(f"a point cloud's size must be a finite number > 0, got {self.size}")
+        if not (np.isfinite(self.lod_px) and self.lod_px >= 0):
+            raise ValueError(f"a point cloud's lod_px must be a finite number >= 0 (0: no level of detail), "
+                             f"got {self.lod_px}")
 
     @property
     def count(self) -> int:
@@ -55,6 +70,17 @@ def pick_clouds(clouds: list[PointCloud], origin: np.ndarray, direction: np.ndar
             if best is None or along[k] < best.distance:
                 best = CloudPick(c, k, float(along[k]), np.asarray(c.positions[k], np.float64))
     return best
+
+
+def beside(slab, bbox: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> tuple[np.ndarray, float]:
+    """World positions and point size for ``points`` (N, 3) in [-1, 1] standing to the right of ``slab``:
+    a cube at least a quarter of the scene's diagonal, points smaller the more there are."""
+    lo, hi = bbox
+    side = max(slab.rows * float(np.linalg.norm(slab.v)), slab.cols * float(np.linalg.norm(slab.u)),
+               0.25 * float(np.linalg.norm(np.asarray(hi) - np.asarray(lo))), 1.0)
+    centre = slab.center + np.array([slab.cols * float(np.linalg.norm(slab.u)) / 2 + 0.75 * side, 0.0, 0.0])
+    pos = centre + np.asarray(points, np.float64).reshape(-1, 3) * (side / 2)
+    return pos.astype(np.float32), float(0.6 * side / max(20.0, np.cbrt(len(pos)) * 4))
 
 
 def cloud_bounds(c: PointCloud) -> tuple[np.ndarray, np.ndarray]:
