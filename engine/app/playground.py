@@ -67,8 +67,8 @@ def apply_key(session, stage, key: str, shift: bool = False) -> str:
         return "plane" if not stage.field.height else "height field"
     elif key == "u":
         stage.show_entropy = not stage.show_entropy
-        return ("entropy field: how unsure the classifier is, 1 where p = 0.5 (U: back)" if stage.show_entropy
-                else "decision field")
+        return ("entropy field beside the decision field: how unsure the classifier is, 1 bit where p = 0.5 "
+                "(U: hide)" if stage.show_entropy else "entropy field hidden")
     else:
         return stage.status
     arch = "-".join(map(str, c.layers))

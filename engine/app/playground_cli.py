@@ -20,6 +20,8 @@ def add_playground_args(p: argparse.ArgumentParser, size_type) -> None:
     p.add_argument("--optimizer", default="adam", help="adam (default) or sgd")
     p.add_argument("--steps-per-frame", type=int, default=5, help="training steps between frames (default 5)")
     p.add_argument("--resolution", type=int, help="field grid cells per axis (default 512 in 2D, 128 in 3D)")
+    p.add_argument("--entropy", action="store_true",
+                   help="show the classifier's entropy field beside the decision field (key U toggles it)")
     p.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")
     p.add_argument("--size", type=size_type, help="window size when windowed, e.g. 1280x720")
     p.add_argument("--screenshot-dir", default=".", help="where P writes screenshots (default: .)")
@@ -35,7 +37,8 @@ def config_of(args):
     return PlaygroundConfig(dataset=args.dataset, csv=args.csv, model=args.model, layers=parse_layers(args.layers),
                             activation=args.activation, lr=args.lr, l2=args.l2, batch=args.batch, noise=args.noise,
                             split=args.split, seed=args.seed, optimizer=args.optimizer,
-                            steps_per_frame=args.steps_per_frame, resolution=args.resolution)
+                            steps_per_frame=args.steps_per_frame, resolution=args.resolution,
+                            entropy=args.entropy)
 
 
 def cmd_playground(args) -> int:

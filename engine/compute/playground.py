@@ -44,6 +44,7 @@ class PlaygroundConfig:
     resolution: int | None = None          # grid cells per axis (default 512 in 2D, 128 in 3D)
     steps_per_frame: int = 5
     interest: int = 1                      # class whose probability the field shows
+    entropy: bool = False                  # the classifier's entropy field beside the decision field (key U)
     device: str | None = None              # default: CUDA when available
 
     def check(self) -> "PlaygroundConfig":

@@ -1,7 +1,7 @@
 """What the playground window and its recordings share: a PlaygroundSession drawn by a Renderer
-(the classifier's network, live activations of one probe point, weights as edges, and a
-DecisionField node: the decision field + data points) and the HUD text (parameters, loss curves,
-dynamics)."""
+(the classifier's network, live activations of one probe point, weights as edges, a DecisionField
+node: the decision field + data points, and on U a second one beside it: the classifier's entropy) and
+the HUD text (parameters, loss curves, dynamics)."""
 from __future__ import annotations
 
 import time
@@ -9,11 +9,12 @@ import time
 import numpy as np
 
 from engine.scene.camera import Camera
-from engine.scene.nodes import DecisionField
-from engine.scene.playground import network_scene
+from engine.scene.nodes import DecisionField, Label
+from engine.scene.playground import framing_camera, network_scene
 
 FIELD_CENTER = (0.0, 0.0, 0.0)
 FIELD_HALF = 2.0
+ENTROPY_CENTER = (-2.7 * FIELD_HALF, 0.0, 0.0)     # the entropy field stands left of the decision field
 SPARK = "▁▂▃▄▅▆▇█"
 WEIGHTS_EVERY = 15          # frames between re-reads of the weights into edges and labels
 
@@ -30,8 +31,8 @@ def sparkline(values: list[float], width: int = 40, lo: float | None = None, hi:
 
 
 def entropy_field(field):
-    """The field's binary entropy of p(class of interest), in bits (1 where p = 0.5), in place of p:
-    where the classifier is unsure, drawn with the decision field's own geometry and colours."""
+    """The field's binary entropy of p(class of interest), in bits (1 where p = 0.5), as a field of the
+    same shape: where the classifier is unsure, drawn with the decision field's geometry and colours."""
     from dataclasses import replace
     p = np.clip(field.prob.astype(np.float64), 1e-7, 1 - 1e-7)
     h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
@@ -60,7 +61,8 @@ class PlaygroundStage:
         self.renderer = Renderer(self.scene, size, samples=samples)
         self._show_weights(weights)
         self.paused = False
-        self.show_entropy = False                 # U: the field shows the classifier's entropy instead
+        self.entropy: DecisionField | None = None  # U: the classifier's entropy, beside the decision field
+        self.entropy_labels: list[Label] = []
         self.point: np.ndarray | None = None      # data coordinates of the probed point
         self.point_p: float | None = None
         self.status = ""
@@ -70,6 +72,45 @@ class PlaygroundStage:
         self._versions = (session.structure_version, -1)
         self._since_weights = 0
         self.seconds: dict[str, float] = {}
+        if getattr(session.config, "entropy", False):
+            self.show_entropy = True
+
+    # ------------------------------------------------------------------ entropy
+    @property
+    def show_entropy(self) -> bool:
+        return self.entropy is not None
+
+    @show_entropy.setter
+    def show_entropy(self, on: bool) -> None:
+        """Add or remove the entropy field (left of the decision field) and its titles, and frame the
+        camera on what is shown (in place: the window's controls hold this camera)."""
+        if on == self.show_entropy:
+            return
+        if on:
+            self.entropy = DecisionField(self.field.dims, np.asarray(ENTROPY_CENTER, np.float64), FIELD_HALF,
+                                         height=self.field.height, show_points=False)
+            if self.session.field is not None:
+                self.entropy.set_field(entropy_field(self.session.field))
+            self.entropy_labels = [self._title(self.entropy, "entropy of p (bits): 1 where unsure"),
+                                   self._title(self.field, f"p(class {self.session.data.class_names[self.field.interest]})")]
+            self.scene.add(self.entropy)
+            self.scene.labels.extend(self.entropy_labels)
+        else:
+            self.scene.nodes_of(DecisionField).remove(self.entropy)
+            self.scene.labels = [lb for lb in self.scene.labels if all(lb is not t for t in self.entropy_labels)]
+            self.entropy, self.entropy_labels = None, []
+        self.renderer.rebuild()
+        self._frame_camera()
+
+    @staticmethod
+    def _title(field: DecisionField, text: str) -> Label:
+        top = field.center + np.array([-field.half, field.half + 0.3, -field.half])
+        return Label(text, top, height=0.35, min_px=0, max_px=0)
+
+    def _frame_camera(self) -> None:
+        boxes = [(self.field.center, FIELD_HALF)] + ([(self.entropy.center, FIELD_HALF)] if self.entropy else [])
+        cam = framing_camera(self.scene, *boxes[0], extra=boxes[1:])
+        self.camera.position, self.camera.yaw, self.camera.pitch = cam.position, cam.yaw, cam.pitch
 
     # ------------------------------------------------------------------ sync
     def _show_weights(self, weights: list) -> None:
@@ -96,6 +137,9 @@ class PlaygroundStage:
                 lb.text += f"  dead {dyn.dead_share[name]:.0%}"
         weights = _take_weight_edges(scene)
         scene.add(self.field)
+        if self.entropy is not None:
+            scene.add(self.entropy)
+            scene.labels.extend(self.entropy_labels)
         self.scene = scene
         self.renderer.scene = scene
         self.renderer.rebuild()
@@ -124,7 +168,10 @@ class PlaygroundStage:
         t1 = time.perf_counter()
         field = s.refresh()
         t2 = time.perf_counter()
-        self.field.set_field(entropy_field(field) if self.show_entropy else field)
+        self.field.set_field(field)
+        if self.entropy is not None:
+            self.entropy.height = self.field.height
+            self.entropy.set_field(entropy_field(field))
         self._sync_points()
         t3 = time.perf_counter()
         self._since_weights += 1

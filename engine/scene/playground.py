@@ -43,12 +43,14 @@ def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: f
     return scene
 
 
-def framing_camera(scene: Scene, field_center, field_half: float) -> Camera:
-    """A camera above and in front of the field and the network, looking at their middle."""
+def framing_camera(scene: Scene, field_center, field_half: float, extra: list | None = None) -> Camera:
+    """A camera above and in front of the field and the network, looking at their middle; ``extra``
+    (center, half) boxes are framed too (the entropy field beside the decision field)."""
     lo, hi = scene.bbox
-    c = np.asarray(field_center, np.float64)
-    lo = np.minimum(lo, c - field_half)
-    hi = np.maximum(hi, c + field_half)
+    for c, h in [(field_center, field_half)] + list(extra or []):
+        c = np.asarray(c, np.float64)
+        lo = np.minimum(lo, c - h)
+        hi = np.maximum(hi, c + h)
     mid = (lo + hi) / 2
     span = float(np.max(hi - lo))
     cam = Camera(position=mid + np.array([0.0, 0.55, 1.0]) * span * 0.95)

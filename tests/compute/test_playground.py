@@ -194,3 +194,9 @@ def test_scene_table_config(tmp_path):
     bad.write_text("[playground]\nlr = -1.0\n")
     with pytest.raises(NeuroscapeError, match="learning rate"):
         config_from_table(load_scene_file(bad).playground)
+    good = tmp_path / "entropy.toml"
+    good.write_text("[playground]\nentropy = true\n")
+    assert config_from_table(load_scene_file(good).playground).entropy is True
+    bad.write_text("[playground]\nentropy = 2\n")
+    with pytest.raises(SceneFileError, match="entropy"):
+        load_scene_file(bad)

@@ -142,30 +142,56 @@ def test_weights_are_drawn_as_wide_coloured_edges(ctx):
         st.release()
 
 
-def test_u_shows_the_entropy_field_in_place_of_the_decision_field(ctx):
-    """U: the field node shows the binary entropy (bits) of p: 1 where the classifier is unsure (p = 0.5),
-    near 0 where it is sure; the picture changes; U again: back to p."""
+def test_u_shows_the_entropy_field_beside_the_decision_field(ctx):
+    """U: a second field node, left of the decision field, shows the binary entropy (bits) of p: 1 where
+    the classifier is unsure (p = 0.5), near 0 where it is sure; the decision field keeps showing p, the
+    camera frames both, pixels appear where the entropy field stands; U again: it is gone."""
     from engine.app.playground import apply_key
     from engine.render.playground_stage import PlaygroundStage, entropy_field
+    from engine.scene.nodes import DecisionField
     s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
     st = PlaygroundStage(s, SIZE)
     try:
         st.paused = True
         st.frame()
         p = st.field.data.astype(np.float64).copy()
-        st.draw()
-        before = st.read_pixels().astype(int)
         assert "entropy" in apply_key(s, st, "u")
         st.frame()
-        h = st.field.data.astype(np.float64)
+        fields = st.scene.nodes_of(DecisionField)
+        assert len(fields) == 2 and st.entropy in fields
+        assert st.entropy.center[0] < st.field.center[0] - 2 * st.field.half     # beside, not overlapping
+        np.testing.assert_allclose(st.field.data.astype(np.float64), p, atol=2e-3)   # p stays
+        h = st.entropy.data.astype(np.float64)
         q = np.clip(p if p.ndim == 2 else p[..., 0], 1e-7, 1 - 1e-7)
         np.testing.assert_allclose(h, -(q * np.log2(q) + (1 - q) * np.log2(1 - q)), atol=2e-3)
         assert h.max() <= 1 + 1e-6 and h.min() >= 0
+        # both boxes in view: the entropy field's centre projects inside the picture, and drawing it adds pixels
+        vp = st.camera.view_projection(SIZE[0] / SIZE[1])
+        c = vp @ np.r_[st.entropy.center, 1.0]
+        assert abs(c[0] / c[3]) < 1 and abs(c[1] / c[3]) < 1
+        st.renderer.set_hud(None)
         st.draw()
-        assert np.abs(st.read_pixels().astype(int) - before).sum(axis=2).astype(bool).mean() > 0.005
+        with_entropy = st.read_pixels().astype(int)
+        fields.remove(st.entropy)
+        st.draw()
+        without = st.read_pixels().astype(int)
+        fields.append(st.entropy)
+        assert np.abs(with_entropy - without).sum(axis=2).astype(bool).mean() > 0.01
         apply_key(s, st, "u")
         st.frame()
-        np.testing.assert_allclose(st.field.data.astype(np.float64), p, atol=2e-3)
+        assert st.entropy is None and len(st.scene.nodes_of(DecisionField)) == 1
         assert entropy_field(s.refresh()).data.shape == (32, 32)
+    finally:
+        st.release()
+
+
+def test_the_entropy_option_shows_the_entropy_field_from_the_start(ctx):
+    from engine.render.playground_stage import PlaygroundStage
+    s = PlaygroundSession(dataset="shells3d", layers=[4], seed=0, resolution=16, entropy=True)
+    st = PlaygroundStage(s, SIZE)
+    try:
+        st.frame()
+        assert st.show_entropy and st.entropy.data.shape == (16, 16, 16)
+        assert any("entropy" in lb.text for lb in st.scene.labels)
     finally:
         st.release()

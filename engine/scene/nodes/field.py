@@ -10,7 +10,7 @@ import numpy as np
 from engine.scene.registry import register_node
 
 
-@dataclass
+@dataclass(eq=False)                   # compared by identity: its fields are arrays
 class DecisionField:
     """Data coordinates [-1, 1] map onto the box ``center`` +- ``half``: 3D x, y, z -> world x, y,
     z; 2D x -> world x, y -> world -z, probability -> world y (a height field of ``height`` world
