@@ -1,9 +1,12 @@
 """Why the model decided: attributions of one output, computed with Captum and drawn on the network.
 
 The input slab shows the input attribution of the chosen method (gradient saliency, gradient x
-input, Integrated Gradients, or Grad-CAM on a conv layer, upsampled to the input); every layer that is
-a module called once shows its own activation x gradient for the same output, so what mattered lights
-up through the whole network. The output explained is ``target`` (the top class by default); the
+input, Integrated Gradients, or Grad-CAM on a conv layer, upsampled to the input); every layer shows
+its own activation x gradient for the same output, so what mattered lights up through the whole
+network: modules called once through Captum's layer hooks, the rest (residual sums and other torch
+functions, modules called several times, modules returning tuples) through a replay of the pass with
+autograd on (engine/model/replay.py). Attention probabilities computed beside a fused attention call
+and recomputed RNN states are not on the path to the output: they have no gradient and stay blank. The output explained is ``target`` (the top class by default); the
 top-5 predictions are named with the model's categories where they are known offline.
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ from engine.model.inputs import ExampleInputs
 __all__ = ["METHODS", "Explanation", "explain", "apply_to_scene", "categories_for"]
 
 METHODS = ("saliency", "gxi", "ig", "gradcam")
-_TUPLE_OUTPUTS = (nn.MultiheadAttention, nn.RNNBase)     # modules whose output is a tuple: no layer attribution
+_TUPLE_OUTPUTS = (nn.MultiheadAttention, nn.RNNBase)     # modules returning tuples: through the replay
 IG_STEPS = 50
 
 
@@ -161,7 +164,40 @@ def explain(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, method: 
         per = [per]
     out = {lid: (a[0] if a.dim() > 1 else a).detach().float().reshape(-1).numpy()
            for (lid, _), a in zip(layers, per) if isinstance(a, torch.Tensor)}
+    out.update(replayed_layer_attributions(model, graph, inputs, target, skip=set(out)))
     return Explanation(method, target, attr[0].detach().float().numpy(), out, top, delta)
+
+
+def replayed_layer_attributions(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, target: int,
+                                skip: set[int] = frozenset()) -> dict[int, np.ndarray]:
+    """Activation x gradient of output ``target`` for every layer the replay can find (torch-function
+    layers, leaf calls), except ``skip``: one forward pass with autograd on, capturing each layer's
+    tensor, one backward. Layers off the output's path get none; a pass the replay cannot follow
+    gives none at all (those slabs stay blank)."""
+    from engine.model.replay import Replayer, ReplayMismatch
+    ids = {l.id for l in graph.layers if l.site and l.site[0] in ("func", "leaf") and l.id not in skip}
+    if not ids:
+        return {}
+    rep = Replayer(model, graph, ids)
+    kept: dict[int, torch.Tensor] = {}
+
+    def keep(lid: int, t: torch.Tensor) -> None:
+        if t.requires_grad:
+            t.retain_grad()
+            kept[lid] = t
+
+    try:
+        rep.calibrate(inputs)
+        rep.run(inputs, keep, keep_output=True, grad=True)
+        _logits(rep.output)[0, target].backward()
+    except (ReplayMismatch, RuntimeError, InputError):
+        return {}
+    finally:
+        rep.restore()
+        rep.output = None
+        model.zero_grad(set_to_none=True)
+    return {lid: (t.grad * t)[0].detach().float().reshape(-1).numpy()
+            for lid, t in kept.items() if t.grad is not None}
 
 
 def _get(args, kwargs, slot):

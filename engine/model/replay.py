@@ -178,6 +178,7 @@ class Replayer:
         self._modules: list[nn.Module] | None = None
         self._thread = 0
         self._on_capture = None
+        self._grad = False                    # run(grad=True): the pass builds autograd's graph
         self._calls: dict[int, int] = {}
         self._raw: list[tuple[int, Tensor, int]] = []    # (layer id, output, its version) in call order
         self._versions: dict[int, int] = {}
@@ -393,7 +394,7 @@ class Replayer:
             undo = self._install()
             if patched is not None:
                 F.scaled_dot_product_attention = patched[1]
-            with torch.no_grad():
+            with torch.enable_grad() if self._grad else torch.no_grad():
                 if use_mode:
                     with self._mode:
                         self.result = self.model(*args, **kwargs)
@@ -459,20 +460,22 @@ class Replayer:
         """Captured outputs written to after their capture (version counters moved)."""
         return {lid for lid, t in out.items() if t._version != self._versions[lid]}
 
-    def run(self, inputs: ExampleInputs, on_capture=None, keep_output: bool = False) -> dict[int, Tensor]:
+    def run(self, inputs: ExampleInputs, on_capture=None, keep_output: bool = False,
+            grad: bool = False) -> dict[int, Tensor]:
         """One forward pass; outputs by layer id (batch item 0, the model's own tensors).
         ``on_capture(layer id, output)`` runs as each output (whole batch) appears; keep it to
-        a torch call or two (see _capture). ``keep_output``: the model's output stays in ``output``."""
+        a torch call or two (see _capture). ``keep_output``: the model's output stays in ``output``.
+        ``grad``: autograd records the pass (gradients of the output reach the captured tensors)."""
         if self.unplayable:
             raise ReplayMismatch(f"layers without a replay site: {', '.join(self.unplayable[:3])}")
         if not self.calibrated:
             self.calibrate(inputs)
-        self._on_capture = on_capture
+        self._on_capture, self._grad = on_capture, grad
         try:
             out = self._forward(inputs)
             self.output = self.result if keep_output else None
         finally:
-            self._on_capture = None
+            self._on_capture, self._grad = None, False
             self.result = None
         changed = self._changed(out)
         if changed:       # an in-place write the calibration did not see: clone them from now on

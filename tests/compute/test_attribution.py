@@ -136,3 +136,68 @@ def test_a_model_gradients_cannot_pass_is_one_clear_error():
     ex = ExampleInputs((torch.randn(1, 8),), {})
     with pytest.raises(InputError, match="cannot be differentiated"):
         explain(model, record(model, ex, top_k=0), ex, "saliency")
+
+
+class Mixed(nn.Module):
+    """Every kind of layer Captum's module hooks cannot reach: a residual sum (a torch function), a
+    module called twice, modules returning tuples (MultiheadAttention, LSTM)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(6, 16)
+        self.act = nn.Tanh()                      # called twice
+        self.mid = nn.Linear(16, 16)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.rnn = nn.LSTM(16, 8, batch_first=True)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        h = self.act(self.inp(x))
+        h = h + self.act(self.mid(h))            # residual sum
+        a, _ = self.attn(h, h, h)
+        out, _ = self.rnn(a)
+        return self.head(out[:, -1])
+
+
+def test_every_layer_on_the_path_gets_activation_times_gradient():
+    """Functional layers, a module's second call and tuple-returning modules get their attribution
+    (from the replay with autograd on); where Captum's hook also reaches, both agree; each equals
+    activation x d(target)/d(activation) computed here independently with hooks."""
+    from captum.attr import LayerGradientXActivation
+    model = Mixed().eval()
+    x = torch.randn(1, 4, 6, generator=torch.Generator().manual_seed(2))
+    ex = ExampleInputs((x,), {})
+    g = record(model, ex, top_k=0)
+    e = explain(model, g, ex, "saliency", target=2)
+    names = [l.name for l in g.layers if l.id in e.layers]
+    add = next(l for l in g.layers if l.site and l.site[0] == "func" and l.op in ("add", "__add__"))
+    act_calls = [l for l in g.layers if l.site and l.site[0] == "leaf" and l.site[1] == "act"]
+    attn_out = next(l for l in g.layers if l.site and l.site[:2] == ("leaf", "attn"))
+    rnn_out = next(l for l in g.layers if l.site and l.site[:2] == ("leaf", "rnn"))
+    for l in [add, *act_calls, attn_out, rnn_out]:
+        assert l.id in e.layers, f"{l.name} got no attribution ({names})"
+        assert np.abs(e.layers[l.id]).sum() > 0
+    # the second call of act, the residual sum and the attention output, against gradients taken by hand
+    seen = {}
+
+    def keep(name):
+        def hook(m, i, o):
+            seen[name if name != "act" else f"act{sum(k.startswith('act') for k in seen)}"] = \
+                o[0] if isinstance(o, tuple) else o
+        return hook
+    hooks = [model.act.register_forward_hook(keep("act")), model.attn.register_forward_hook(keep("attn"))]
+    try:
+        out = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    grads = torch.autograd.grad(out[0, 2], [seen["act1"], seen["attn"]])
+    np.testing.assert_allclose(e.layers[act_calls[1].id], (grads[0] * seen["act1"])[0].detach().reshape(-1).numpy(),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(e.layers[attn_out.id], (grads[1] * seen["attn"])[0].detach().reshape(-1).numpy(),
+                               rtol=1e-4, atol=1e-6)
+    # a module called once: Captum's hook and our value agree
+    ref = LayerGradientXActivation(lambda xx: model(xx), model.mid).attribute(x, target=2)
+    mid = next(l for l in g.layers if l.site and l.site[:2] == ("leaf", "mid"))
+    np.testing.assert_allclose(e.layers[mid.id], ref[0].detach().reshape(-1).numpy(), rtol=1e-4, atol=1e-6)
