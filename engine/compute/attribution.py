@@ -25,7 +25,7 @@ from engine.model.inputs import ExampleInputs
 __all__ = ["METHODS", "Explanation", "explain", "apply_to_scene", "categories_for"]
 
 METHODS = ("saliency", "gxi", "ig", "gradcam")
-_TUPLE_OUTPUTS = (nn.MultiheadAttention, nn.RNNBase)     # modules returning tuples: through the replay
+_TUPLE_OUTPUTS = (nn.MultiheadAttention, nn.RNNBase)     # modules returning tuples: not hooked by Captum
 IG_STEPS = 50
 
 
@@ -153,32 +153,41 @@ def explain(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, method: 
                 raise InputError("--explain gradcam needs a model with a Conv2d layer and an image input; use ig")
             cam = LayerGradCam(forward, convs[-1]).attribute(x, target=target, relu_attributions=True)
             attr = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear").expand_as(x)
-        layers = _leaf_modules(model, graph)
-        per = LayerGradientXActivation(forward, [m for _, m in layers]).attribute(x, target=target) if layers else []
+        out = replayed_layer_attributions(model, graph, inputs, target, scores)
+        if out is None:                       # a pass the replay cannot follow: Captum's hooks on single-call modules
+            layers = _leaf_modules(model, graph)
+            per = LayerGradientXActivation(forward, [m for _, m in layers]).attribute(x, target=target) \
+                if layers else []
+            per = per if isinstance(per, (list, tuple)) else [per]
+            out = {lid: (a[0] if a.dim() > 1 else a).detach().float().reshape(-1).numpy()
+                   for (lid, _), a in zip(layers, per) if isinstance(a, torch.Tensor)}
     except InputError:
         raise
     except RuntimeError as e:
         raise InputError(f"--explain {method}: the model cannot be differentiated on this input "
                          f"({str(e).splitlines()[0][:160]})") from e
-    if not isinstance(per, (list, tuple)):
-        per = [per]
-    out = {lid: (a[0] if a.dim() > 1 else a).detach().float().reshape(-1).numpy()
-           for (lid, _), a in zip(layers, per) if isinstance(a, torch.Tensor)}
-    out.update(replayed_layer_attributions(model, graph, inputs, target, skip=set(out)))
     return Explanation(method, target, attr[0].detach().float().numpy(), out, top, delta)
 
 
+
+
+
 def replayed_layer_attributions(model: nn.Module, graph: LayerGraph, inputs: ExampleInputs, target: int,
-                                skip: set[int] = frozenset()) -> dict[int, np.ndarray]:
-    """Activation x gradient of output ``target`` for every layer the replay can find (torch-function
-    layers, leaf calls), except ``skip``: one forward pass with autograd on, capturing each layer's
-    tensor, one backward. Layers off the output's path get none; a pass the replay cannot follow
-    gives none at all (those slabs stay blank)."""
+                                expected: torch.Tensor) -> dict[int, np.ndarray] | None:
+    """Activation x gradient of output ``target`` for every layer the replay finds (leaf module calls,
+    torch-function layers): one forward pass with autograd on, capturing each layer's tensor, and one
+    backward. Layers off the output's path get none. No calibration (a few forward passes): in-place
+    modules run out of place and every captured tensor is handed on as an alias on which ``x += y``
+    makes a new tensor; the pass counts only if its output equals ``expected`` (the plain forward's
+    scores); otherwise, or when something still wrote over a captured tensor, the replay calibrates
+    and tries once more. None: it cannot follow this model."""
     from engine.model.replay import Replayer, ReplayMismatch
-    ids = {l.id for l in graph.layers if l.site and l.site[0] in ("func", "leaf") and l.id not in skip}
+    ids = {l.id for l in graph.layers if l.site and l.site[0] in ("func", "leaf")}
     if not ids:
         return {}
     rep = Replayer(model, graph, ids)
+    flipped = [m for m in model.modules()          # torch's own (ReLU ...): a user's ``inplace`` may mean anything
+               if getattr(m, "inplace", None) is True and type(m).__module__.startswith("torch.nn.")]
     kept: dict[int, torch.Tensor] = {}
 
     def keep(lid: int, t: torch.Tensor) -> None:
@@ -186,14 +195,32 @@ def replayed_layer_attributions(model: nn.Module, graph: LayerGraph, inputs: Exa
             t.retain_grad()
             kept[lid] = t
 
+    def attempt() -> bool:
+        kept.clear()
+        try:
+            rep.run(inputs, keep, keep_output=True, grad=True)
+        except ReplayMismatch:
+            return False
+        scores = _logits(rep.output)
+        if scores.shape != expected.shape or not torch.allclose(scores.detach(), expected, rtol=1e-4, atol=1e-5):
+            return False
+        scores[0, target].backward()
+        return True
+
+    for m in flipped:
+        m.inplace = False
     try:
-        rep.calibrate(inputs)
-        rep.run(inputs, keep, keep_output=True, grad=True)
-        _logits(rep.output)[0, target].backward()
-    except (ReplayMismatch, RuntimeError, InputError):
-        return {}
+        rep.rebind, rep.calibrated = set(ids), True
+        if not attempt():
+            rep.rebind, rep.clone = set(), set()
+            rep.calibrate(inputs)
+            if not attempt():
+                return None
+    except (RuntimeError, InputError):
+        return None
     finally:
-        rep.restore()
+        for m in flipped:
+            m.inplace = True
         rep.output = None
         model.zero_grad(set_to_none=True)
     return {lid: (t.grad * t)[0].detach().float().reshape(-1).numpy()
