@@ -181,27 +181,34 @@ def uncertainty_loaded(loaded: Loaded, passes: int = 0, weights: list[str] | Non
     return s.hud(top)
 
 
-def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int = 8, progress=None) -> list[str]:
-    """Feature visualization (engine/compute/featviz.py) of ``target`` = ``LAYER`` (its first
-    ``channels`` channels) or ``LAYER:C1,C2,...``; each picture sits on its channel's tile. The HUD lines."""
+def _image_input_size(loaded: Loaded, flag: str) -> tuple[int, int]:
+    """(H, W) of the loaded model's RGB image input, for methods that optimize one (feature visualization)."""
     import torch
 
     from engine.compute.errors import InputError
-    from engine.compute.featviz import FeatVizSettings, channel_labels, visualize
     if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-        raise InputError("--featviz needs a PyTorch model with weights (not structure only, not ONNX)")
-    name, _, chans = target.rpartition(":") if ":" in target else (target, "", "")
+        raise InputError(f"{flag} needs a PyTorch model with weights (not structure only, not ONNX)")
     images = [t for t in loaded.example.tensors() if isinstance(t, torch.Tensor) and t.dim() == 4
               and t.is_floating_point() and t.shape[1] == 3]
     if not images:
-        raise InputError("--featviz needs a model that takes RGB images (batch x 3 x H x W)")
+        raise InputError(f"{flag} needs a model that takes RGB images (batch x 3 x H x W)")
+    return tuple(images[0].shape[-2:])
+
+
+def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int = 8, progress=None) -> list[str]:
+    """Feature visualization (engine/compute/featviz.py) of ``target`` = ``LAYER`` (its first
+    ``channels`` channels) or ``LAYER:C1,C2,...``; each picture sits on its channel's tile. The HUD lines."""
+    from engine.compute.errors import InputError
+    from engine.compute.featviz import FeatVizSettings, channel_labels, visualize
+    name, _, chans = target.rpartition(":") if ":" in target else (target, "", "")
+    size = _image_input_size(loaded, "--featviz")
     layer = next((l for l in loaded.graph.layers if l.name == name), None)
     n = int(layer.shape[1]) if layer is not None and len(layer.shape) > 1 else 0
     try:
         picked = [int(c) for c in chans.split(",")] if chans else list(range(min(channels, max(n, 1))))
     except ValueError:
         raise InputError(f"--featviz {target}: channels are numbers, e.g. {name}:0,5,9") from None
-    imgs = visualize(loaded.model, loaded.graph, name, picked, tuple(images[0].shape[-2:]),
+    imgs = visualize(loaded.model, loaded.graph, name, picked, size,
                      FeatVizSettings(steps=steps, seed=loaded.spec.seed), progress)
     slab = next(s for s in loaded.scene.slabs if s.layer_id == layer.id)
     loaded.scene.labels.extend(channel_labels(slab, layer, dict(zip(picked, imgs))))
@@ -236,3 +243,29 @@ def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, meth
     loaded.scene.add(PointCloud(pos, emb.colors(), slab.layer_id, f"{layer} ({emb.method})", size, emb.items))
     by = "label" if (emb.labels >= 0).any() else "prediction"
     return [f"{len(pos):,} items of {layer} reduced with {emb.method}, coloured by {by}, beside the layer"]
+
+
+def atlas_loaded(loaded: Loaded, layer: str, input_spec: str, method: str = "pca", grid: int = 8, steps: int = 128,
+                 limit: int | None = None, progress_items=None, progress_steps=None) -> list[str]:
+    """An Activation Atlas (engine/compute/atlas.py) of ``layer`` over every item of ``input_spec``: its
+    icons as a wall beside the layer (past an embedding's cloud). The HUD lines."""
+    import numpy as np
+
+    from engine.compute.atlas import activation_atlas, atlas_labels
+    from engine.compute.errors import InputError
+    from engine.compute.featviz import FeatVizSettings
+    from engine.compute.inputs import open_input
+    from engine.scene.nodes.cloud import beside_box
+    size = _image_input_size(loaded, "--atlas")
+    slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
+    if slab is None:
+        raise InputError(f"the scene has no layer {layer!r} to put the atlas beside")
+    src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
+                     seed=loaded.spec.seed, model=loaded.model)
+    atlas = activation_atlas(loaded.model, loaded.graph, layer, src, size, method, grid,
+                             FeatVizSettings(steps=steps, seed=loaded.spec.seed), limit, progress_items, progress_steps)
+    centre, side = beside_box(slab, loaded.scene.bbox)
+    corner = centre + np.array([0.75 * side, side / 2, 0.0])
+    loaded.scene.labels.extend(atlas_labels(atlas, corner, side, slab.layer_id))
+    return [f"activation atlas of {layer}: {len(atlas.cells)} of {grid}x{grid} cells ({method}, {int(atlas.counts.sum()):,}"
+            f" items), an icon each optimized {steps} steps"]

@@ -150,21 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.app.playground_cli import add_playground_args
     add_playground_args(sub.add_parser("playground", help="train a small classifier live and watch its decision "
                                                           "surface form in 3D"), size_arg)
+    from engine.cli_embed import add_embed_args
     e = sub.add_parser("embed", help="a layer's representations of a whole dataset as a 3D point cloud beside it")
     _add_model_args(e)
-    e.add_argument("--input", required=True, help="the dataset: a folder of images, 'digits', ... (forms of --input)")
-    e.add_argument("--layer", required=True, help="the layer (a module layer: `neuroscape inspect MODEL` lists them)")
-    e.add_argument("--method", choices=("pca", "tsne", "umap"), default="pca",
-                   help="3D reduction: pca (torch), tsne (openTSNE), umap (umap-learn)")
-    e.add_argument("--limit", type=int, default=None, help="at most this many items")
-    e.add_argument("--save", help="write the points to this .npz (reload with --load instead of computing)")
-    e.add_argument("--load", help="an .npz written by --save: no recomputation")
-    e.add_argument("-o", "--output", help="PNG of the scene with the cloud (without: --view)")
-    e.add_argument("--view", action="store_true", help="fly around the cloud in the viewer; clicking a point makes "
-                   "that item the network's input")
-    e.add_argument("--size", type=size_arg, default=None, help="image size, default 1920x1080")
-    e.add_argument("--force", action="store_true", help="overwrite existing files")
-    e.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
+    add_embed_args(e, size_arg)
     i = sub.add_parser("inspect", help="print the layer table of a model")
     _add_model_args(i, target_required=False)
     i.add_argument("--list", action="store_true", help="list the built-in model names")
@@ -241,54 +230,8 @@ def cmd_render(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from engine.analysis import embed_loaded
-    from engine.pipeline import load
-    from engine.record.output import check_output
-    from engine.render.png import save_png
-    from engine.render.renderer import render_image
-    if not args.output and not args.view:
-        raise NeuroscapeError("embed needs -o PICTURE.png or --view")
-    out = Path(args.output) if args.output else None
-    if out is not None:
-        check_output(out, args.force, (".png",))
-    if args.view:
-        from engine.app.window import require_display
-        require_display()
-    if args.save:
-        check_output(Path(args.save), args.force, (".npz",))
-    if args.limit is not None and args.limit < 4:
-        raise NeuroscapeError(f"--limit {args.limit}: an embedding needs at least 4 items")
-    from engine.pipeline import LiveOptions
-    loaded = load(_spec(args), LiveOptions(input=args.input) if args.view else None, ring=3)
-    from tqdm import tqdm
-    with tqdm(desc=f"embedding {args.input}", unit="item", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
-        def progress(done, total):
-            bar.total = total
-            bar.update(done - bar.n)
-        lines = embed_loaded(loaded, args.layer, args.input, args.method, args.limit, args.load, args.save, progress)
-    import numpy as np
-
-    from engine.scene.camera import Camera
-    from engine.scene.nodes.cloud import PointCloud, cloud_bounds
-    lo, hi = cloud_bounds(loaded.scene.nodes_of(PointCloud)[-1])
-    centre, radius = (lo + hi) / 2, float(np.linalg.norm(hi - lo)) / 2
-    cam = Camera(position=centre + radius * np.array([1.7, 0.6, 1.6])).look_at(centre)     # from beyond the layers
-    _progress(lines[0])
-    if out is not None:
-        save_png(render_image(loaded.scene, size=args.size or (1920, 1080), hud=lines, camera=cam), out)
-        print(out)
-    if args.view:
-        from engine.app.viewer import Viewer
-        loaded.scene.camera = cam
-        session = loaded.session
-
-        def show(point) -> str:          # the clicked item becomes what every layer shows
-            session.item = point.index
-            print(f"input: {point.describe()}", flush=True)
-            return "  -> now the network's input"
-        Viewer(loaded.scene, fullscreen=False, size=args.size, session=session, model=loaded.model,
-               graph=loaded.graph, notes=lines, on_point=show).run(max_seconds=args.max_seconds)
-    return 0
+    from engine.cli_embed import cmd_embed as run
+    return run(args, _spec(args), _progress)
 
 
 def cmd_record(args) -> int:

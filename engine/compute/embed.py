@@ -18,7 +18,7 @@ from engine.compute.module_layer import module_layer
 from engine.model.graph import LayerGraph
 from engine.model.inputs import ExampleInputs
 
-__all__ = ["Embedding", "embed", "reduce", "load_embedding", "METHODS", "MAX_BYTES"]
+__all__ = ["Embedding", "Collected", "collect", "embed", "reduce", "load_embedding", "METHODS", "MAX_BYTES"]
 
 METHODS = ("pca", "tsne", "umap")
 MAX_BYTES = 2 << 30                   # the representations kept for the reduction
@@ -79,13 +79,21 @@ def _batched(items: list[ExampleInputs]) -> ExampleInputs:
     return ExampleInputs(args, kwargs, first.family)
 
 
-def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: str = "pca", batch: int = 64,
-          limit: int | None = None, progress=None) -> Embedding:
-    """Run every item of ``source`` (an input source: len(), get(i), describe(i)) through ``model`` and
-    reduce ``layer_name``'s outputs to 3D."""
-    if method not in METHODS:
-        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
-    layer, module = module_layer(model, graph, layer_name, "--layer")
+@dataclass
+class Collected:
+    """A layer's representations of a dataset, one row per item, with what the items are."""
+
+    feats: np.ndarray                      # (N, width) float32
+    predictions: np.ndarray                # (N,) int: the model's top output (-1 unknown)
+    labels: np.ndarray                     # (N,) int: the item's class (-1 unknown)
+    items: list[str]
+
+
+def collect(model: nn.Module, graph: LayerGraph, layer_name: str, source, batch: int = 64,
+            limit: int | None = None, progress=None, flag: str = "--layer") -> Collected:
+    """Run every item of ``source`` (an input source: len(), get(i), describe(i)) through ``model`` in
+    batches and keep ``layer_name``'s output of each (float32, within MAX_BYTES)."""
+    layer, module = module_layer(model, graph, layer_name, flag)
     n = len(source) if limit is None else min(len(source), int(limit))
     if n < 4:
         raise InputError(f"the input has {n} item(s); an embedding needs a dataset (a folder of images, digits)")
@@ -114,16 +122,24 @@ def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: 
         for m in training:
             m.training = True
     labels = np.asarray(getattr(source, "labels", None) or [-1] * n, np.int64)[:n]
-    items = [source.describe(i) for i in range(n)]
-    return Embedding(layer_name, method, reduce(feats, method), labels, preds, items)
+    return Collected(feats, preds, labels, [source.describe(i) for i in range(n)])
 
 
-def reduce(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """(N, D) -> (N, 3) float32, centred, scaled to unit radius (the 99th percentile)."""
+def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: str = "pca", batch: int = 64,
+          limit: int | None = None, progress=None) -> Embedding:
+    """Run every item of ``source`` through ``model`` and reduce ``layer_name``'s outputs to 3D."""
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    c = collect(model, graph, layer_name, source, batch, limit, progress)
+    return Embedding(layer_name, method, reduce(c.feats, method), c.labels, c.predictions, c.items)
+
+
+def reduce(x: np.ndarray, method: str = "pca", seed: int = 0, dims: int = 3) -> np.ndarray:
+    """(N, D) -> (N, dims) float32, centred, scaled to unit radius (the 99th percentile)."""
     if method == "pca":
         t = torch.from_numpy(np.nan_to_num(x)).float()
         t = t - t.mean(0, keepdim=True)
-        q = min(3, t.shape[1])
+        q = min(dims, t.shape[1])
         if t.shape[1] <= 4096:            # exact: the covariance's top eigenvectors (D x D, float64)
             cov = (t.T.double() @ t.double()) / max(1, t.shape[0] - 1)
             v = torch.linalg.eigh(cov).eigenvectors.flip(-1)[:, :q].float()
@@ -136,7 +152,7 @@ def reduce(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
             from openTSNE import TSNE
         except ImportError as e:
             raise InputError("--method tsne needs openTSNE: pip install openTSNE (or use --method pca)") from e
-        y = np.asarray(TSNE(n_components=3, random_state=seed, n_jobs=2).fit(x))
+        y = np.asarray(TSNE(n_components=dims, random_state=seed, n_jobs=2).fit(x))
     else:
         try:
             import umap
@@ -145,8 +161,8 @@ def reduce(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
         import warnings
         with warnings.catch_warnings():          # (a seeded run is single-threaded: it says so)
             warnings.simplefilter("ignore", UserWarning)
-            y = umap.UMAP(n_components=3, random_state=seed).fit_transform(x)
-    y = np.pad(y, ((0, 0), (0, 3 - y.shape[1]))) if y.shape[1] < 3 else y
+            y = umap.UMAP(n_components=dims, random_state=seed).fit_transform(x)
+    y = np.pad(y, ((0, 0), (0, dims - y.shape[1]))) if y.shape[1] < dims else y
     y = y - y.mean(0)
     r = float(np.percentile(np.linalg.norm(y, axis=1), 99)) or 1.0
     return (y / r).astype(np.float32)

@@ -21,7 +21,7 @@ from engine.compute.images import IMAGENET_MEAN, IMAGENET_STD
 from engine.compute.module_layer import module_layer
 from engine.model.graph import Layer, LayerGraph
 
-__all__ = ["FeatVizSettings", "visualize", "channel_labels", "cache_dir"]
+__all__ = ["FeatVizSettings", "visualize", "optimize_images", "channel_labels", "cache_dir", "weights_key"]
 
 # lucid's colour correlation of ImageNet, square root (lucid/optvis/param/color.py)
 COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
@@ -43,7 +43,7 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "featviz"
 
 
-def _weights_key(model: nn.Module) -> str:
+def weights_key(model: nn.Module) -> str:
     """A fingerprint of the weights: a few values of every parameter (cheap, and changes when they do)."""
     h = hashlib.sha1()
     for name, p in model.state_dict().items():
@@ -82,7 +82,7 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
     bad = [c for c in channels if not 0 <= c < n]
     if bad:
         raise InputError(f"--featviz {layer_name}:{bad[0]}: the layer has {n} channels (0..{n - 1})")
-    key = hashlib.sha1(repr((graph.model_name, _weights_key(model), layer_name, settings)).encode()).hexdigest()[:20]
+    key = hashlib.sha1(repr((graph.model_name, weights_key(model), layer_name, settings)).encode()).hexdigest()[:20]
     folder = cache_dir() / key
     out: dict[int, np.ndarray] = {}
     for c in channels:
@@ -94,17 +94,21 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
                 pass
     todo = [c for c in channels if c not in out]
     if todo:
-        for c, img in zip(todo, _optimize(model, module, todo, input_size, settings, progress)):
+        idx = torch.tensor(todo)
+        objective = lambda a: a[torch.arange(len(todo)), idx].reshape(len(todo), -1).mean(1)  # noqa: E731
+        for c, img in zip(todo, optimize_images(model, module, len(todo), objective, input_size, settings, progress)):
             out[c] = img
             folder.mkdir(parents=True, exist_ok=True)
             np.save(folder / f"{c}.npy", img, allow_pickle=False)
     return [out[c] for c in channels]
 
 
-def _optimize(model: nn.Module, module: nn.Module, channels: list[int], input_size: tuple[int, int],
-              st: FeatVizSettings, progress) -> list[np.ndarray]:
+def optimize_images(model: nn.Module, module: nn.Module, n: int, objective, input_size: tuple[int, int],
+                    st: FeatVizSettings, progress=None) -> list[np.ndarray]:
+    """``n`` (size, size, 3) uint8 images optimized together, image k to maximize ``objective(output)[k]``
+    where output is ``module``'s output for the batch of n (lucid's parameterization and transforms)."""
     gen = torch.Generator().manual_seed(st.seed)
-    b, size = len(channels), st.size
+    b, size = n, st.size
     fy = torch.fft.fftfreq(size)[:, None]
     fx = torch.fft.rfftfreq(size)[None, :]
     scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / size)
@@ -112,7 +116,6 @@ def _optimize(model: nn.Module, module: nn.Module, channels: list[int], input_si
     opt = torch.optim.Adam([spectrum], lr=st.lr)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    idx = torch.tensor(channels)
     got: dict[str, torch.Tensor] = {}
     hook = module.register_forward_hook(lambda _m, _i, o: got.__setitem__("out", o))
     training = [m for m in model.modules() if m.training]
@@ -123,9 +126,7 @@ def _optimize(model: nn.Module, module: nn.Module, channels: list[int], input_si
             img = _fourier_image(spectrum, scale, size)
             x = F.interpolate(_transform(img, st.jitter, gen), size=input_size, mode="bilinear", align_corners=False)
             model((x - mean) / std)
-            a = got["out"]
-            act = a[torch.arange(b), idx]
-            loss = -(act.reshape(b, -1).mean(1)).sum()
+            loss = -objective(got["out"]).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()

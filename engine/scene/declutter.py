@@ -26,6 +26,7 @@ class LabelBoxes:
     glyph: np.ndarray      # (N,) world
     min_px: np.ndarray
     max_px: np.ndarray
+    keep: np.ndarray | None = None     # (N,) bool: shown whenever on screen (pictures laid out not to overlap)
 
     def __len__(self) -> int:
         return len(self.anchor)
@@ -56,7 +57,8 @@ def visible_labels(boxes: LabelBoxes, camera: Camera, size: tuple[int, int]) -> 
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return show
-    order = idx[np.lexsort((-(px[idx] * scale[idx]), np.round(depth[idx], 3)))]   # nearest, then largest first
+    keep = np.zeros(n, bool) if boxes.keep is None else np.asarray(boxes.keep, bool)
+    order = idx[np.lexsort((-(px[idx] * scale[idx]), np.round(depth[idx], 3), ~keep[idx]))]   # kept, nearest, largest
     gw, gh = -(-w // CELL_PX), -(-h // CELL_PX)
     occ = np.zeros((gh, gw), bool)
     c0 = np.clip((x0 / CELL_PX).astype(np.int64), 0, gw - 1)
@@ -65,7 +67,7 @@ def visible_labels(boxes: LabelBoxes, camera: Camera, size: tuple[int, int]) -> 
     r1 = np.clip(np.ceil(y1 / CELL_PX).astype(np.int64), 1, gh)
     for i in order.tolist():
         cell = occ[r0[i]:r1[i], c0[i]:c1[i]]
-        if not cell.any():
+        if keep[i] or not cell.any():
             cell[...] = True
             show[i] = True
     return show

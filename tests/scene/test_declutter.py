@@ -34,6 +34,8 @@ def test_overlapping_labels_keep_the_nearest():
     b = boxes([[0, 0, 0], [0.1, 0.05, 0.5], [3, 0, 0]])        # 1 is in front of 0 and overlaps it
     show = visible_labels(b, cam, SIZE)
     assert show.tolist() == [False, True, True]
+    b.keep = np.array([True, False, False])                        # a picture laid out by its maker: always shown
+    assert visible_labels(b, cam, SIZE).tolist() == [True, False, True]
 
 
 def test_no_two_shown_labels_overlap_from_any_camera():

@@ -39,7 +39,8 @@ def label_boxes(labels: list[Label], boxes: dict) -> LabelBoxes:
     return LabelBoxes(np.array([lb.position for lb in labels], np.float64).reshape(n, 3), width, height,
                       np.array([lb.height for lb in labels], np.float64),
                       np.array([lb.min_px for lb in labels], np.float64),
-                      np.array([lb.max_px for lb in labels], np.float64))
+                      np.array([lb.max_px for lb in labels], np.float64),
+                      np.array([not lb.declutter for lb in labels], bool))
 
 
 def label_vertices(labels: list[Label], boxes: dict, atlas_shape: tuple[int, int]) -> np.ndarray:

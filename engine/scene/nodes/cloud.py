@@ -72,13 +72,20 @@ def pick_clouds(clouds: list[PointCloud], origin: np.ndarray, direction: np.ndar
     return best
 
 
-def beside(slab, bbox: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> tuple[np.ndarray, float]:
-    """World positions and point size for ``points`` (N, 3) in [-1, 1] standing to the right of ``slab``:
-    a cube at least a quarter of the scene's diagonal, points smaller the more there are."""
+def beside_box(slab, bbox: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+    """Centre and side of the cube that stands to the right of ``slab`` for what is computed about it (an
+    embedding, an atlas): at least a quarter of the scene's diagonal."""
     lo, hi = bbox
     side = max(slab.rows * float(np.linalg.norm(slab.v)), slab.cols * float(np.linalg.norm(slab.u)),
                0.25 * float(np.linalg.norm(np.asarray(hi) - np.asarray(lo))), 1.0)
     centre = slab.center + np.array([slab.cols * float(np.linalg.norm(slab.u)) / 2 + 0.75 * side, 0.0, 0.0])
+    return centre, side
+
+
+def beside(slab, bbox: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> tuple[np.ndarray, float]:
+    """World positions and point size for ``points`` (N, 3) in [-1, 1] in the cube beside ``slab``
+    (beside_box), points smaller the more there are."""
+    centre, side = beside_box(slab, bbox)
     pos = centre + np.asarray(points, np.float64).reshape(-1, 3) * (side / 2)
     return pos.astype(np.float32), float(0.6 * side / max(20.0, np.cbrt(len(pos)) * 4))
 

@@ -29,6 +29,7 @@ class Label:
     vertical: bool = False         # text runs bottom to top (a column's token); ``height`` is the glyph height
     image: np.ndarray | None = field(default=None, repr=False)   # (h, w, 3) uint8 shown instead of the text
                                    # (an image patch token); ``text`` then only names it (same text, same image)
+    declutter: bool = True         # False: shown whenever on screen (pictures laid out not to overlap)
 
 
 def build_labels(ctx) -> list[Label]:
