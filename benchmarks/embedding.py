@@ -1,8 +1,9 @@
 """Embeddings: PCA of 100k x 512 activations to 3D as `neuroscape embed` does it (engine/compute/embed.py:
 exact, from the covariance) against scikit-learn's PCA on the same data; and the frame time at 1080p of
-the cnn scene with a 1,000,000-point cloud beside it against the same scene without the cloud.
+the cnn scene with a 1,000,000-point embedding beside its last layer against the same scene without it,
+from three cameras, with level of detail (engine/scene/cloud_lod.py) and with every point drawn.
 
-Goals (issue 13): report both (PCA vs scikit-learn as a ratio; every one of the 1M points drawn).
+Goals (issue 13): PCA vs scikit-learn as a ratio; 1M points fly smoothly (every point represented).
 Usage: .venv/bin/python benchmarks/embedding.py [--points 1000000] [--rows 100000] [--dim 512]
 """
 from __future__ import annotations
