@@ -1,7 +1,8 @@
 #version 330 core
 // Raymarch the 3D probability texture: front-to-back compositing of translucent isosurface
 // shells at u_levels (0.5 = the decision boundary, the others confidence levels), each crossing
-// found between two samples and refined linearly, shaded by the field's gradient.
+// found between two samples and refined linearly, shaded by the field's gradient. Bricks whose
+// min/max range (u_bricks, with their neighbours') holds no level are crossed in one step.
 #include "field_common.glsl"
 
 uniform sampler3D u_volume;   // R: p(class of interest); G (more classes): argmax class id
@@ -9,6 +10,8 @@ uniform int u_steps;          // samples along the longest ray through the box
 uniform vec4 u_levels;        // up to 4 iso levels (unused: < 0)
 uniform vec4 u_alphas;        // opacity of each level's shell
 uniform float u_res;          // texels per axis
+uniform sampler3D u_bricks;   // RG: min, max of the field over each brick and its neighbours
+uniform float u_brick;        // texels a side of a brick
 
 in vec3 v_box;
 out vec4 frag_color;
@@ -28,6 +31,14 @@ int other_class(vec3 p) {
     return c == u_interest ? (u_interest == 0 ? 1 : 0) : c;
 }
 
+bool holds_level(vec2 range) {
+    for (int k = 0; k < 4; ++k) {
+        float level = u_levels[k];
+        if (level >= 0.0 && range.x <= level && level <= range.y) return true;
+    }
+    return false;
+}
+
 void main() {
     // ray in box coordinates: p(t) = eye + t * dir, t = 1 at this (back-face) fragment
     vec3 eye = (u_eye - u_box_min) / u_box_size;
@@ -45,7 +56,21 @@ void main() {
     vec4 acc = vec4(0.0);
     float prev = field_at(eye + dir * t_near);
     float t = t_near;
+    ivec3 checked = ivec3(-1);                                    // the brick last found to hold a level
     for (int i = 0; i < 1024; ++i) {
+        vec3 here = eye + dir * t;
+        ivec3 cell = ivec3(clamp(here, 0.0, 0.99999) * (u_res / u_brick));
+        if (cell != checked && !holds_level(texelFetch(u_bricks, cell, 0).rg)) {   // no shell here: to its far side
+            vec3 lo = vec3(cell) * (u_brick / u_res), hi = min(lo + u_brick / u_res, vec3(1.0));
+            vec3 ta = (lo - eye) * inv, tb = (hi - eye) * inv;
+            vec3 exits = max(ta, tb);
+            float t_exit = min(min(exits.x, exits.y), exits.z);
+            t = min(max(t_exit + 1e-4 * dt, t + 1e-4 * dt), t_far);
+            prev = field_at(eye + dir * t);
+            if (t >= t_far) break;
+            continue;
+        }
+        checked = cell;
         float t_prev = t;
         t = min(t + dt, t_far);
         float v = field_at(eye + dir * t);

@@ -195,3 +195,80 @@ def test_the_entropy_option_shows_the_entropy_field_from_the_start(ctx):
         assert any("entropy" in lb.text for lb in st.scene.labels)
     finally:
         st.release()
+
+
+@pytest.mark.parametrize("n", [16, 21, 40])
+def test_brick_ranges_bound_every_sample_a_ray_can_take_in_a_brick(n):
+    """Each brick's (min, max) holds every texel of the brick and of its neighbours (the texels a
+    trilinear sample inside the brick can read), for sizes that are and are not multiples of a brick."""
+    from engine.render.passes.field import BRICK, brick_ranges
+    p = np.random.default_rng(n).random((n, n, n)).astype(np.float32) ** 3
+    r = brick_ranges(p)
+    b = -(-n // BRICK)
+    assert r.shape == (b, b, b, 2)
+    for idx in np.ndindex(b, b, b):
+        sl = tuple(slice(max(0, i * BRICK - 1), min(n, (i + 1) * BRICK + 1)) for i in idx)
+        block = p[sl]
+        assert r[idx][0] <= block.min() and r[idx][1] >= block.max()
+
+
+def _plane(x0: float, slope: float = 2.0):
+    """A classifier whose boundary is the plane x = x0 (logit difference 2 * slope * (x - x0))."""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[-slope, 0, 0], [slope, 0, 0]]))
+        model[0].bias.copy_(torch.tensor([slope * x0, -slope * x0]))
+    return model
+
+
+def _volume_scene(model, res=48):
+    node = DecisionField(3, np.zeros(3), 1.0, show_points=False, show_box=False)
+    node.set_field(FieldEvaluator(3, res).evaluate(model))
+    scene = Scene()
+    scene.add(node)
+    cam = Camera(position=np.array([2.2, 1.6, 2.6])).look_at(np.zeros(3))
+    return scene, node, cam
+
+
+def test_shells_marched_at_reduced_resolution_match_full_resolution_and_are_reused(ctx, monkeypatch):
+    """Software GL marches the shells at half resolution: the picture matches the full-resolution one
+    (same shells, softer edges), a frame with the same camera and field does not march again, a new
+    field does; skipping bricks without a shell changes no more than a few pixels."""
+    import engine.render.passes.field as fp
+    model = _plane(0.3)
+    scene, node, cam = _volume_scene(model)
+    r = Renderer(scene, SIZE)
+    try:
+        node.volume_scale = 1.0
+        r.draw(cam)
+        full = r.read_pixels().astype(int)
+        node.volume_scale = None                           # the default: 0.5 on llvmpipe
+        marches = []
+        real = FieldPass._march
+        monkeypatch.setattr(FieldPass, "_march", lambda self, *a: (marches.append(1), real(self, *a)))
+        r.draw(cam)
+        half = r.read_pixels().astype(int)
+        r.draw(cam)
+        assert len(marches) == 1                           # the same camera and field: reused
+        node.set_field(FieldEvaluator(3, 48).evaluate(_plane(-0.3)))
+        r.draw(cam)
+        assert len(marches) == 2                           # a new field: marched again
+        lit = full.sum(axis=2) > 60
+        assert lit.mean() > 0.05
+        assert np.mean(np.abs(full - half).max(axis=2)[lit] < 40) > 0.9
+        # brick skipping off (every brick may hold a shell): the same picture but for a few pixels
+        node.set_field(FieldEvaluator(3, 48).evaluate(model))
+        node.volume_scale = 1.0
+        r.draw(cam)
+        skipped = r.read_pixels().astype(int)
+        monkeypatch.setattr(fp, "brick_ranges", lambda p, brick=fp.BRICK: np.tile(
+            np.array([0.0, 1.0], np.float32), (-(-p.shape[0] // brick),) * 3 + (1,)))
+        node.field_version += 1
+        r.draw(cam)
+        marched_all = r.read_pixels().astype(int)
+        assert (np.abs(skipped - marched_all).max(axis=2) > 8).mean() < 0.002
+        assert np.array_equal(skipped, full)
+    finally:
+        r.release()
+    with pytest.raises(ValueError, match="volume_scale"):
+        DecisionField(3, volume_scale=0.0)

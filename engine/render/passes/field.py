@@ -1,6 +1,11 @@
 """Decision fields: a 2D field as a lit height field, a 3D field raymarched from a 3D texture as
 translucent isosurface shells (no CPU mesh), the data points as sprites, the box as lines. One
-glTexSubImage2D/3D a refresh of the field (float16 or float32, from engine.compute.field)."""
+glTexSubImage2D/3D a refresh of the field (float16 or float32, from engine.compute.field).
+
+Raymarching costs per pixel and sample: on software GL the shells are marched at a reduced resolution
+(DecisionField.volume_scale) into a framebuffer of their own -- with the scene's depth copied in, so
+what stands in front still hides them -- and stretched over the picture with linear filtering; a
+frame whose camera, size and field are those of the last one reuses the marched picture."""
 from __future__ import annotations
 
 import ctypes
@@ -11,11 +16,63 @@ from OpenGL import GL
 from engine.colormaps import palette
 from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shaders import Program
-from engine.render.shared import UNIT_FIELD, delete
+from engine.render.shared import UNIT_FAR, UNIT_FIELD, UNIT_IMAGE, delete, sampler_units
 from engine.scene.nodes import DecisionField
 
 LEVELS = (0.5, 0.2, 0.8, -1.0)        # decision boundary, then confidence shells
 ALPHAS = (0.55, 0.22, 0.22, 0.0)
+UNIT_BRICKS = UNIT_FAR                # (no slab's far pyramid is bound while fields draw)
+SOFTWARE_SCALE = 0.5                  # shells marched at this share of each side on software GL
+BRICK = 8                             # texels a side of the min/max bricks rays skip when no shell is inside
+
+
+def brick_ranges(p: np.ndarray, brick: int = BRICK) -> np.ndarray:
+    """(B, B, B, 2) float32 min and max of the field over each brick of ``brick``^3 texels and its
+    neighbours (trilinear samples near a brick's faces read the next brick's texels): a ray may skip
+    a brick whose range holds no shell level."""
+    from scipy import ndimage
+    n = p.shape[0]
+    b = -(-n // brick)
+    pad = np.pad(p.astype(np.float32), [(0, b * brick - n)] * 3, mode="edge")
+    blocks = pad.reshape(b, brick, b, brick, b, brick)
+    lo = ndimage.minimum_filter(blocks.min(axis=(1, 3, 5)), size=3, mode="nearest")
+    hi = ndimage.maximum_filter(blocks.max(axis=(1, 3, 5)), size=3, mode="nearest")
+    return np.ascontiguousarray(np.stack([lo, hi], axis=-1), np.float32)
+
+
+class _Marched:
+    """A framebuffer the shells are marched into at reduced resolution: colour texture + depth."""
+
+    def __init__(self) -> None:
+        self.fbo = int(GL.glGenFramebuffers(1))
+        self.tex = int(GL.glGenTextures(1))
+        self.depth = int(GL.glGenRenderbuffers(1))
+        self.size = (0, 0)
+        self.key = None                       # what the texture shows: (vp, eye, size, field version)
+
+    def ensure(self, size: tuple[int, int]) -> None:
+        if size == self.size:
+            return
+        w, h = size
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.tex)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        for p, v in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                     (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, p, v)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self.depth)
+        GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, w, h)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, 0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self.tex, 0)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self.depth)
+        self.size, self.key = size, None
+
+    def release(self) -> None:
+        delete(textures=[self.tex])
+        GL.glDeleteRenderbuffers(1, [self.depth])
+        GL.glDeleteFramebuffers(1, [self.fbo])
+        self.fbo = self.tex = self.depth = 0
 
 
 class _FieldGL:
@@ -24,6 +81,7 @@ class _FieldGL:
     def __init__(self, node: DecisionField) -> None:
         self.node = node
         self.tex = int(GL.glGenTextures(1))
+        self.bricks = int(GL.glGenTextures(1))            # 3D fields: min/max per brick (brick_ranges)
         self.vao = int(GL.glGenVertexArrays(1))
         self.vbo = int(GL.glGenBuffers(1))
         self.tex_shape: tuple | None = None
@@ -31,8 +89,8 @@ class _FieldGL:
         self.npoints = 0
 
     def release(self) -> None:
-        delete(vaos=[self.vao], buffers=[self.vbo], textures=[self.tex])
-        self.tex = self.vao = self.vbo = 0
+        delete(vaos=[self.vao], buffers=[self.vbo], textures=[self.tex, self.bricks])
+        self.tex = self.bricks = self.vao = self.vbo = 0
 
 
 @register_pass
@@ -47,6 +105,8 @@ class FieldPass(Pass):
         self.grid = 192 if shared.software else 384       # height-field quads per side
         self.gl: dict[int, _FieldGL] = {}                 # id(node) -> its GL objects
         self.nodes: list[DecisionField] = []
+        self.marched: dict[int, _Marched] = {}            # id(node) -> its reduced-resolution shells
+        self.upsample: Program | None = None
 
     def _prog(self, name: str) -> Program:
         if name not in self.programs:
@@ -117,6 +177,15 @@ class FieldPass(Pass):
             GL.glTexSubImage2D(target, 0, 0, 0, shape[1], shape[0], fmt, gl_type, ptr)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         GL.glBindTexture(target, 0)
+        if n.dims == 3:
+            ranges = brick_ranges(data if ch == 1 else data[..., 0])
+            GL.glBindTexture(GL.GL_TEXTURE_3D, g.bricks)
+            b = ranges.shape[0]
+            GL.glTexImage3D(GL.GL_TEXTURE_3D, 0, GL.GL_RG32F, b, b, b, 0, GL.GL_RG, GL.GL_FLOAT, ranges)
+            for p, v in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST),
+                         (GL.GL_TEXTURE_BASE_LEVEL, 0), (GL.GL_TEXTURE_MAX_LEVEL, 0)):
+                GL.glTexParameteri(GL.GL_TEXTURE_3D, p, v)
+            GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         g.field_version = n.field_version
 
@@ -170,7 +239,9 @@ class FieldPass(Pass):
 
     def _draw(self, n: DecisionField, g: _FieldGL, frame) -> None:
         """Opaque surface and points first (depth-written), then translucent shells and the box
-        (premultiplied, not depth-written): the state the transparent stage expects afterwards."""
+        (premultiplied, not depth-written): the state the transparent stage expects afterwards. Shells
+        marched at reduced resolution come before the points (which then stand over them, as the
+        points' depth keeps full-resolution shells off them)."""
         size = frame.size
         vp = frame.vp
         eye = np.asarray(frame.camera.position, np.float64)
@@ -193,6 +264,13 @@ class FieldPass(Pass):
                 GL.glUniform1f(surface.loc("u_res"), res)
             GL.glBindVertexArray(self.shared.empty_vao)
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, 6 * self.grid * self.grid)
+        scale = n.volume_scale if n.volume_scale is not None else (SOFTWARE_SCALE if self.shared.software else 1.0)
+        reduced = n.dims == 3 and has_field and scale < 1.0 and int(GL.glGetIntegerv(GL.GL_SAMPLES)) == 0
+        if reduced:             # shells first (the scene's depth without the points), points over them
+            GL.glDepthMask(GL.GL_FALSE)
+            GL.glEnable(GL.GL_BLEND)
+            GL.glBlendFunc(GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+            self._march_reduced(n, g, surface, frame, res, scale)
         if n.show_points and g.npoints:      # opaque sprites, drawn before the translucent shells
             GL.glDepthMask(GL.GL_TRUE)
             GL.glDisable(GL.GL_BLEND)
@@ -205,19 +283,8 @@ class FieldPass(Pass):
         GL.glDepthMask(GL.GL_FALSE)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
-        if n.dims == 3 and has_field:           # raymarched shells, back faces only
-            GL.glEnable(GL.GL_CULL_FACE)
-            GL.glCullFace(GL.GL_FRONT)
-            self._use(surface, n, vp, eye)
-            GL.glUniform1i(surface.loc("u_volume"), UNIT_FIELD)
-            GL.glUniform1i(surface.loc("u_steps"), int(n.steps or (96 if self.shared.software else 256)))
-            GL.glUniform4f(surface.loc("u_levels"), *LEVELS)
-            GL.glUniform4f(surface.loc("u_alphas"), *ALPHAS)
-            GL.glUniform1f(surface.loc("u_res"), res)
-            GL.glBindVertexArray(self.shared.empty_vao)
-            GL.glDrawArrays(GL.GL_TRIANGLES, 0, 36)
-            GL.glDisable(GL.GL_CULL_FACE)
-            GL.glCullFace(GL.GL_BACK)
+        if n.dims == 3 and has_field and not reduced:     # raymarched shells, back faces only
+            self._march(n, g, surface, vp, eye, res)
         if n.show_box:
             box = self._prog("box")
             self._use(box, n, vp, eye)
@@ -229,10 +296,79 @@ class FieldPass(Pass):
         GL.glBindTexture(target, 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
 
+    def _march(self, n: DecisionField, g: _FieldGL, surface: Program, vp: np.ndarray, eye: np.ndarray,
+               res: float) -> None:
+        GL.glEnable(GL.GL_CULL_FACE)
+        GL.glCullFace(GL.GL_FRONT)
+        self._use(surface, n, vp, eye)
+        GL.glUniform1i(surface.loc("u_volume"), UNIT_FIELD)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_BRICKS)
+        GL.glBindTexture(GL.GL_TEXTURE_3D, g.bricks)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_FIELD)
+        GL.glUniform1i(surface.loc("u_bricks"), UNIT_BRICKS)
+        GL.glUniform1f(surface.loc("u_brick"), float(BRICK))
+        GL.glUniform1i(surface.loc("u_steps"), int(n.steps or (96 if self.shared.software else 256)))
+        GL.glUniform4f(surface.loc("u_levels"), *LEVELS)
+        GL.glUniform4f(surface.loc("u_alphas"), *ALPHAS)
+        GL.glUniform1f(surface.loc("u_res"), res)
+        GL.glBindVertexArray(self.shared.empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 36)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glCullFace(GL.GL_BACK)
+
+    def _march_reduced(self, n: DecisionField, g: _FieldGL, surface: Program, frame, res: float,
+                       scale: float) -> None:
+        """March into a framebuffer ``scale`` the size of the picture (its depth copied from the
+        picture's, nearest), unless it already shows this camera and field; then stretch it over the
+        picture. Blending is (ONE, ONE_MINUS_SRC_ALPHA) and depth writes off, as the caller set."""
+        w, h = frame.size
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        m = self.marched.get(id(n))
+        if m is None:
+            m = self.marched[id(n)] = _Marched()
+        key = (frame.vp.tobytes(), np.asarray(frame.camera.position, np.float64).tobytes(), size, g.field_version,
+               n.steps, n.classes, n.interest, tuple(n.center), n.half)
+        if key != m.key:
+            target = int(GL.glGetIntegerv(GL.GL_DRAW_FRAMEBUFFER_BINDING))
+            viewport = [int(v) for v in GL.glGetIntegerv(GL.GL_VIEWPORT)]
+            clear = [float(v) for v in GL.glGetFloatv(GL.GL_COLOR_CLEAR_VALUE)]
+            m.ensure(size)
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, m.fbo)
+            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, size[0], size[1], GL.GL_DEPTH_BUFFER_BIT, GL.GL_NEAREST)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, m.fbo)
+            GL.glViewport(0, 0, *size)
+            GL.glClearColor(0.0, 0.0, 0.0, 0.0)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+            self._march(n, g, surface, frame.vp, np.asarray(frame.camera.position, np.float64), res)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+            GL.glViewport(*viewport)
+            GL.glClearColor(*clear)
+            m.key = key
+        if self.upsample is None:
+            self.upsample = Program("hud.vert", "hud.frag")
+            sampler_units(self.upsample, {"u_image": UNIT_IMAGE})
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glUseProgram(self.upsample.id)
+        GL.glUniform4f(self.upsample.loc("u_rect"), -1.0, 1.0, 1.0, -1.0)    # hud.vert flips rows: flipped back
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_IMAGE)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, m.tex)
+        GL.glBindVertexArray(self.shared.empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_FIELD)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+
     def release(self) -> None:
         for g in self.gl.values():
             g.release()
         self.gl = {}
+        for m in self.marched.values():
+            m.release()
+        self.marched = {}
+        if self.upsample is not None:
+            self.upsample.release()
+            self.upsample = None
         for p in self.programs.values():
             p.release()
         self.programs = {}

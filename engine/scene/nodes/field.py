@@ -21,6 +21,7 @@ class DecisionField:
     half: float = 2.0
     height: float = 1.5
     steps: int | None = None          # raymarch samples per ray (None: by GL, fewer on llvmpipe)
+    volume_scale: float | None = None  # 3D: shells marched at this share of each side (None: 0.5 on software GL)
     point_px: float = 7.0
     show_points: bool = True
     show_box: bool = True
@@ -36,6 +37,9 @@ class DecisionField:
             raise ValueError(f"a decision field is 2D or 3D, got {self.dims}D: use a classifier with 2 or 3 inputs")
         self.center = np.asarray(self.center, np.float64)
         self.half = float(self.half)
+        if self.volume_scale is not None and not (np.isfinite(self.volume_scale) and 0.05 <= self.volume_scale <= 1):
+            raise ValueError(f"volume_scale {self.volume_scale} is outside 0.05..1: e.g. 0.5 marches a quarter of "
+                             f"the pixels")
 
     @property
     def box_min(self) -> np.ndarray:
