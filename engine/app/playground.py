@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
+from engine.render.passes.field import FieldPass
 from engine.render.playground_stage import FIELD_CENTER, PlaygroundStage
 from engine.app.window import Window
 from engine.errors import NeuroscapeError
@@ -76,6 +77,9 @@ def apply_key(session, stage, key: str, shift: bool = False) -> str:
             f"layers {arch or 'none'}  {c.activation}")
 
 
+FIELD_EVERY_S = 0.5        # the window re-evaluates the field this often while training (recordings: every frame)
+
+
 class PlaygroundApp:
     """The window: orbit camera around the field, keys change parameters while training runs."""
 
@@ -85,6 +89,8 @@ class PlaygroundApp:
         self.window = Window("Neuroscape - playground", size=size, fullscreen=fullscreen)
         self.stage = PlaygroundStage(session, self.window.framebuffer_size)
         self.stage.keys = KEYS
+        self.stage.field_every = FIELD_EVERY_S
+        self.stage.renderer.pass_of(FieldPass).coarse_while_moving = True
         lo, hi = self.stage.scene.bbox
         self.controls = CameraController(self.stage.camera, float(np.linalg.norm(hi - lo)),
                                          target=np.asarray(FIELD_CENTER, np.float64))
@@ -120,6 +126,7 @@ class PlaygroundApp:
                  g.KEY_APOSTROPHE: "'", g.KEY_B: "b", g.KEY_Z: "z", g.KEY_X: "x", g.KEY_T: "t", g.KEY_F: "f",
                  g.KEY_N: "n", g.KEY_Y: "y", g.KEY_R: "r", g.KEY_C: "c", g.KEY_H: "h", g.KEY_U: "u"}
         if key in names:
+            self.stage.field_due = True
             try:
                 self.stage.status = apply_key(self.session, self.stage, names[key], bool(mods & g.MOD_SHIFT))
             except NeuroscapeError as e:

@@ -72,6 +72,11 @@ class PlaygroundStage:
         self._versions = (session.structure_version, -1)
         self._since_weights = 0
         self.seconds: dict[str, float] = {}
+        #: seconds between evaluations of the field while training (0: every frame, as recordings do;
+        #: the window: a few a second, so drawing and keys are not held by a 128^3 evaluation)
+        self.field_every = 0.0
+        self.field_due = False                    # set by a key: evaluate the field this frame
+        self._field_at = -np.inf
         if getattr(session.config, "entropy", False):
             self.show_entropy = True
 
@@ -166,12 +171,16 @@ class PlaygroundStage:
         if (not self.paused) if train is None else train:
             s.train()
         t1 = time.perf_counter()
-        field = s.refresh()
+        due = self.field_due or s.field is None or t1 - self._field_at >= self.field_every
+        field = s.refresh() if due else s.field
         t2 = time.perf_counter()
-        self.field.set_field(field)
+        if due:
+            self._field_at, self.field_due = t2, False
+            self.field.set_field(field)
+            if self.entropy is not None:
+                self.entropy.set_field(entropy_field(field))
         if self.entropy is not None:
             self.entropy.height = self.field.height
-            self.entropy.set_field(entropy_field(field))
         self._sync_points()
         t3 = time.perf_counter()
         self._since_weights += 1

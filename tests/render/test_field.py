@@ -272,3 +272,29 @@ def test_shells_marched_at_reduced_resolution_match_full_resolution_and_are_reus
         r.release()
     with pytest.raises(ValueError, match="volume_scale"):
         DecisionField(3, volume_scale=0.0)
+
+
+def test_the_window_evaluates_the_field_a_few_times_a_second_and_at_once_after_a_key(ctx, monkeypatch):
+    """field_every: frames in between train and draw but keep the last field (drawing and keys are not
+    held by an evaluation); a key makes the next frame evaluate; recordings (0) evaluate every frame."""
+    from engine.render.playground_stage import PlaygroundStage
+    s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
+    calls = []
+    real = s.refresh
+    monkeypatch.setattr(s, "refresh", lambda: (calls.append(1), real())[1])
+    st = PlaygroundStage(s, SIZE)
+    try:
+        st.frame()
+        st.frame()
+        assert len(calls) == 2                        # every frame by default
+        st.field_every = 3600.0
+        version = st.field.field_version
+        steps = s.trainer.steps
+        for _ in range(3):
+            st.frame()
+        assert len(calls) == 2 and st.field.field_version == version and s.trainer.steps > steps
+        st.field_due = True                           # what a key press sets
+        st.frame()
+        assert len(calls) == 3 and st.field.field_version == version + 1
+    finally:
+        st.release()

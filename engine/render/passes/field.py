@@ -3,9 +3,10 @@ translucent isosurface shells (no CPU mesh), the data points as sprites, the box
 glTexSubImage2D/3D a refresh of the field (float16 or float32, from engine.compute.field).
 
 Raymarching costs per pixel and sample: on software GL the shells are marched at a reduced resolution
-(DecisionField.volume_scale) into a framebuffer of their own -- with the scene's depth copied in, so
-what stands in front still hides them -- and stretched over the picture with linear filtering; a
-frame whose camera, size and field are those of the last one reuses the marched picture."""
+(DecisionField.volume_scale; in a window, coarser while the camera moves) into a framebuffer of their own -- with
+the scene's depth copied in, so what stands in front still hides them -- and stretched over the
+picture with linear filtering; a frame whose camera, size and field are those of the last one reuses
+the marched picture."""
 from __future__ import annotations
 
 import ctypes
@@ -23,6 +24,7 @@ LEVELS = (0.5, 0.2, 0.8, -1.0)        # decision boundary, then confidence shell
 ALPHAS = (0.55, 0.22, 0.22, 0.0)
 UNIT_BRICKS = UNIT_FAR                # (no slab's far pyramid is bound while fields draw)
 SOFTWARE_SCALE = 0.5                  # shells marched at this share of each side on software GL
+MOVING_SCALE = 0.6                    # and this share of that while the camera moves
 BRICK = 8                             # texels a side of the min/max bricks rays skip when no shell is inside
 
 
@@ -49,6 +51,7 @@ class _Marched:
         self.depth = int(GL.glGenRenderbuffers(1))
         self.size = (0, 0)
         self.key = None                       # what the texture shows: (vp, eye, size, field version)
+        self.last_view = None                 # the last frame's view-projection
 
     def ensure(self, size: tuple[int, int]) -> None:
         if size == self.size:
@@ -107,6 +110,7 @@ class FieldPass(Pass):
         self.nodes: list[DecisionField] = []
         self.marched: dict[int, _Marched] = {}            # id(node) -> its reduced-resolution shells
         self.upsample: Program | None = None
+        self.coarse_while_moving = False                  # interactive windows: see MOVING_SCALE
 
     def _prog(self, name: str) -> Program:
         if name not in self.programs:
@@ -322,10 +326,14 @@ class FieldPass(Pass):
         picture's, nearest), unless it already shows this camera and field; then stretch it over the
         picture. Blending is (ONE, ONE_MINUS_SRC_ALPHA) and depth writes off, as the caller set."""
         w, h = frame.size
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
         m = self.marched.get(id(n))
         if m is None:
             m = self.marched[id(n)] = _Marched()
+        view = frame.vp.tobytes()
+        if self.coarse_while_moving and m.last_view is not None and view != m.last_view:
+            scale *= MOVING_SCALE            # the camera moves: coarser until it stops, then marched again
+        m.last_view = view
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
         key = (frame.vp.tobytes(), np.asarray(frame.camera.position, np.float64).tobytes(), size, g.field_version,
                n.steps, n.classes, n.interest, tuple(n.center), n.half)
         if key != m.key:
