@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(rec, target_required=False)
     _add_live_args(rec)
     _add_record_args(rec, "video file (.mp4 or .gif); default out/<scene>.mp4")
+    rec.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="record on N Ray workers, each a segment of the camera path, joined without "
+                          "re-encoding (a local Ray instance of N CPUs unless --ray-address)")
+    rec.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                     help="--workers on this Ray cluster (its head node) instead of a local instance")
     rec.add_argument("--report", action="store_true", help="also write the benchmark JSON beside the video")
     b = sub.add_parser("bench", help="record the scene's camera path and write a JSON timing report beside the video")
     _add_model_args(b, target_required=False)

@@ -90,8 +90,15 @@ class Recorder:
 
     def __init__(self, scene: Scene, path: str | Path | None, cameras: list[Camera], *, size: tuple[int, int],
                  fps: int, session=None, hud: bool = False, samples: int | None = None, depth: int = 3,
-                 progress: bool = True, title: str | None = None, writer_options: dict | None = None) -> None:
+                 progress: bool = True, title: str | None = None, writer_options: dict | None = None,
+                 first: int = 0, total: int | None = None, before: list[Camera] | None = None) -> None:
+        """``first``, ``total``: these cameras are frames first.. of a path of ``total`` frames (a
+        segment recorded on its own, engine/record/distributed.py): live frames and the HUD count
+        from there; ``before``: the cameras of the frames just before it, replayed so that what
+        carries over from frame to frame (label fades) starts where a single run would have it."""
         self.scene, self.cameras, self.session, self.hud = scene, cameras, session, hud
+        self.first, self.total = int(first), int(total if total is not None else first + len(cameras))
+        self.before = list(before or [])
         self.path = Path(path) if path is not None else None
         self.size, self.fps, self.samples, self.depth = (int(size[0]), int(size[1])), int(fps), samples, max(1, depth)
         self.progress, self.title = progress, title or scene.title
@@ -160,6 +167,7 @@ class Recorder:
             r = reader = None
             try:
                 r = Renderer(self.scene, self.size, samples=self.samples)
+                r.replay(self.before)
                 res.gl = gl_info()
                 reader = PboReader(r, slots=2)
                 if self.path is not None:
@@ -174,11 +182,13 @@ class Recorder:
                 encoder = threading.Thread(target=self._encode_loop, args=(writer, work, free, bar),
                                            name="neuroscape-encode", daemon=True)
                 encoder.start()
-                fut = pool.submit(sess.compute, 1) if live and n > 1 else None
+                g0 = self.first
+                fut = pool.submit(sess.compute, g0 or 1) if live and (n > 1 or g0 > 0) else None
                 fps_t, fps_n, run_fps = time.perf_counter(), 0, 0.0
                 res.setup_s = time.perf_counter() - t_start
                 t_loop = time.perf_counter()
                 for i, cam in enumerate(self.cameras):
+                    gi = g0 + i                    # the frame's number in the whole path
                     if self._stop.is_set():
                         break
                     now = time.perf_counter()
@@ -186,18 +196,18 @@ class Recorder:
                         res.times["frame_s"].append(now - top)
                     top = now
                     fwd = up = 0.0
-                    if animate and i > 0:
+                    if animate and gi > 0:
                         if live:
                             frame = fut.result()
                             fwd = float(sum((frame.seconds or {}).values()))   # forward + capture + transfer
-                            fut = pool.submit(sess.compute, i + 1) if i + 1 < n else None
+                            fut = pool.submit(sess.compute, gi + 1) if i + 1 < n else None
                         else:
                             frame = sess.last
                         tu = time.perf_counter()
-                        sess.apply(frame, i, renderer=r)
+                        sess.apply(frame, gi, renderer=r)
                         up = time.perf_counter() - tu
                     lines = [f"{self.title}", f"layer: {focus_layer(self.scene, cam)}",
-                             f"frame {i + 1}/{n}   {run_fps:.1f} fps"] if self.hud else []
+                             f"frame {gi + 1}/{self.total}   {run_fps:.1f} fps"] if self.hud else []
                     if sess is not None and hasattr(sess, "hud"):      # a session with text of its own
                         lines += sess.hud()
                     if lines:

@@ -52,6 +52,16 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
         raise NeuroscapeError(f"{rep} exists: pass --force to overwrite it or choose another -o")
     if args.duration is not None and not args.duration > 0:
         raise NeuroscapeError(f"--duration {args.duration} must be seconds > 0: e.g. --duration 10")
+    workers = getattr(args, "workers", None)
+    address = getattr(args, "ray_address", None)
+    if address and not workers:
+        raise NeuroscapeError("--ray-address needs --workers N (how many segments to record at once)")
+    distributed = workers is not None and (workers != 1 or address)
+    if workers is not None:
+        from engine.record.distributed import check_workers
+        check_workers(workers, address)
+    if distributed and (gif or want_report or live_options.generate):
+        raise NeuroscapeError("--workers records MP4 segments: not with a .gif, --report/bench or --generate")
     fps = args.fps or (GIF_FPS if gif else VIDEO_FPS)
     if not 1 <= fps <= 240:
         raise NeuroscapeError(f"--fps {fps} is out of range: use 1 to 240")
@@ -74,6 +84,17 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
         loaded.session.hold_steps = frames
     cams = path.cameras(frames)
     samples = args.samples if getattr(args, "samples", None) is not None else spec.render.get("samples")
+    if distributed:
+        from engine.record.distributed import record_on_ray
+        if loaded.session is not None:
+            loaded.session.close()
+        t0 = time.perf_counter()
+        parts = record_on_ray(spec, live_options, cams, out, size=size, fps=fps, samples=samples,
+                              hud=getattr(args, "hud", False), workers=workers, address=address, say=_say)
+        _say(f"wrote {sum(p.frames for p in parts)} frames ({size[0]}x{size[1]}, {fps} fps) to {out} from "
+             f"{len(parts)} segments in {time.perf_counter() - t0:.1f} s")
+        print(out)
+        return 0
     rec = Recorder(scene, out, cams, size=size, fps=fps, session=loaded.session, hud=getattr(args, "hud", False),
                    samples=samples, progress=not getattr(args, "quiet", False))
     try:

@@ -101,6 +101,16 @@ class Renderer:
         raise KeyError(f"{cls.__name__} is not a registered pass")
 
     # ------------------------------------------------------------------ frame
+    def replay(self, cameras: list[Camera]) -> None:
+        """Step the passes whose picture depends on earlier frames (label fades) through ``cameras``
+        without drawing: a segment of a recording starts as if the frames before it had been drawn."""
+        for cam in cameras:
+            self.frames += 1
+            frame = FrameState(cam, self.size, cam.view_projection(self.size[0] / self.size[1]), None, self.frames)
+            for p in self.passes:
+                if p.temporal:
+                    p.prepare(frame, self.scene)
+
     def draw(self, camera: Camera | None = None, lod: dict[int, str] | None = None) -> None:
         """Render one frame into the renderer's framebuffer (read it with read_pixels / draw_to).
         ``lod`` forces slabs' level of detail by layer id ("cull", "slab", "points")."""

@@ -24,6 +24,7 @@ class Pass:
     node_type: type | None = None   # the scene node type drawn (scene.nodes_of(node_type))
     stage: Stage = Stage.TRANSPARENT
     order: int = 0                  # within the stage, lower first
+    temporal: bool = False          # its picture depends on earlier frames (fades): see Renderer.replay
 
     def __init__(self, shared) -> None:
         self.shared = shared

@@ -101,6 +101,7 @@ class LabelPass(Pass):
     node_type = Label
     stage = Stage.TRANSPARENT
     order = 2
+    temporal = True                 # fades over FADE_FRAMES
 
     def __init__(self, shared) -> None:
         super().__init__(shared)
