@@ -36,6 +36,12 @@ def test_bad_size_is_rejected():
     assert r.returncode == 2 and "WIDTHxHEIGHT" in r.stderr
 
 
+@pytest.mark.parametrize("duration", ["inf", "nan", "1e12", "0"])
+def test_record_durations_out_of_range_are_one_line(tmp_path, duration):
+    one_line_error(run("record", "mlp", "--duration", duration, "-o", str(tmp_path / "d.mp4")), "--duration")
+    assert not (tmp_path / "d.mp4").exists()
+
+
 def test_bad_scene_file(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text('[model]\nname = "mlp"\n[look]\nshow_edges = maybe\n')
@@ -203,3 +209,14 @@ def test_generate_refuses_what_cannot_generate(tmp_path):
     one_line_error(run("render", "pydoc-gpt", "--generate", "300", "-o", png), "context of 256 tokens")
     one_line_error(run("render", "pydoc-gpt", "--generate", "4", "--temperature", "-1", "-o", png), "--temperature")
     one_line_error(run("render", "pydoc-gpt", "--generate", "-2", "-o", png), "--generate")
+
+
+def test_a_scene_bigger_than_the_far_plane_is_still_drawn(tmp_path):
+    """texel = 6469693229 lays the network out far past the camera's default far plane (5000): the
+    renderer moves its far plane out instead of clipping everything away (a blank picture)."""
+    scene, out = tmp_path / "huge.toml", tmp_path / "huge.png"
+    scene.write_text('[model]\nname = "mlp"\n[layout]\ntexel = 6469693229\n')
+    r = run("render", str(scene), "-o", str(out), "--size", "320x180")
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert (img.sum(axis=2) > 60).mean() > 0.05

@@ -50,8 +50,9 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
     rep = report_path(out) if want_report else None
     if rep is not None and rep.exists() and not args.force:
         raise NeuroscapeError(f"{rep} exists: pass --force to overwrite it or choose another -o")
-    if args.duration is not None and not args.duration > 0:
-        raise NeuroscapeError(f"--duration {args.duration} must be seconds > 0: e.g. --duration 10")
+    from engine.scene.path import MAX_SECONDS
+    if args.duration is not None and not 0 < args.duration <= MAX_SECONDS:
+        raise NeuroscapeError(f"--duration {args.duration} must be seconds in (0, {MAX_SECONDS:.0f}]: e.g. --duration 10")
     workers = getattr(args, "workers", None)
     address = getattr(args, "ray_address", None)
     if address and not workers:

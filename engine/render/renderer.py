@@ -118,6 +118,7 @@ class Renderer:
             raise RenderError("this Renderer was released: create a new one")
         sc = self.scene
         cam = camera if camera is not None else sc.camera
+        cam = cam.reaching(self.shared.extent.corners)
         self.frames += 1
         frame = FrameState(cam, self.size, cam.view_projection(self.size[0] / self.size[1]), lod, self.frames)
         self.shared.sync_colormaps(sc)

@@ -64,6 +64,17 @@ class Camera:
     def view_projection(self, aspect: float) -> np.ndarray:
         return self.projection_matrix(aspect) @ self.view_matrix()
 
+    def reaching(self, corners: np.ndarray) -> "Camera":
+        """This camera, or a copy whose far plane reaches past the farthest of ``corners`` (N, 3) -- a
+        scene laid out bigger than the default far plane (huge texels) would otherwise be clipped
+        away -- with the near plane moved out to keep depth precision (far / near <= 1e6)."""
+        d = float(np.sqrt(((np.asarray(corners, np.float64) - self.position) ** 2).sum(axis=1)).max())
+        if not np.isfinite(d) or d * 1.1 <= self.far:
+            return self
+        from dataclasses import replace
+        far = d * 1.1
+        return replace(self, position=self.position.copy(), far=far, near=max(self.near, far * 1e-6))
+
     def focal_px(self, viewport_h: int) -> float:
         """Pixels per world unit at distance 1 (for level-of-detail decisions)."""
         return viewport_h / (2 * np.tan(np.radians(self.fov) / 2))

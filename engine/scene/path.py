@@ -36,6 +36,11 @@ DEFAULT_DURATION = {"position": 3.0, "follow": 6.0, "orbit": 6.0}
 TRANSITION = 0.25            # share of a follow/orbit segment spent reaching its first key
 
 
+MAX_TURNS = 1000.0           # an orbit's turns (16 keyframes each)
+MAX_DISTANCE = 1e6           # world units from an orbited layer
+MAX_SECONDS = 86400.0        # one entry's duration: a day of video
+
+
 @dataclass
 class PathEntry:
     """One [[path]] entry of a scene file: a keyframe (position, look_at), a flight along the data
@@ -46,9 +51,9 @@ class PathEntry:
     look_at: tuple[float, float, float] | None = None
     follow: tuple[str, str] | None = None
     orbit: str | None = None
-    turns: float | None = None
-    distance: float | None = field(default=None, metadata={"above": 0})
-    duration: float | None = field(default=None, metadata={"above": 0})
+    turns: float | None = field(default=None, metadata={"min": -MAX_TURNS, "max": MAX_TURNS})
+    distance: float | None = field(default=None, metadata={"above": 0, "max": MAX_DISTANCE})
+    duration: float | None = field(default=None, metadata={"above": 0, "max": MAX_SECONDS})
 
 
 class CameraPathError(NeuroscapeError):

@@ -44,6 +44,10 @@ def write(tmp_path, text):
     ('[model]\nname = "mlp"\n[layout]\nhide = ["dropout", 3]\n', "layout.hide must be a list of strs"),
     ('[model]\nname = "mlp"\n[[path]]\nposition = [1, 2, 3]\nduration = 0\n', "bad.toml:5: path.duration must be > 0"),
     ('[model]\nname = "mlp"\n[[path]]\nfollow = ["a"]\n', "path.follow must be a list of 2 strs"),
+    # values that used to hang (16 keyframes a turn) or overflow the spline and the frame count
+    ('[model]\nname = "mlp"\n[[path]]\norbit = "net.2"\nturns = 1e9\n', "path.turns must be in [-1000, 1000]"),
+    ('[model]\nname = "mlp"\n[[path]]\norbit = "net.2"\ndistance = 1e308\n', "path.distance must be <= 1e+06"),
+    ('[model]\nname = "mlp"\n[[path]]\norbit = "net.2"\nduration = 1e308\n', "path.duration must be <= 86400"),
     ('[playground]\nlayers = [8, "x"]\n', "playground.layers must be str or a list of ints"),
 ])
 def test_bad_scene_file_errors_name_file_and_line(tmp_path, text, needle):
