@@ -36,6 +36,18 @@ def test_bad_size_is_rejected():
     assert r.returncode == 2 and "WIDTHxHEIGHT" in r.stderr
 
 
+@pytest.mark.parametrize("args, needle", [
+    (("inspect", "cnn", "--input-shape", "1x3x100000x100000"), "the input alone needs 120.0 GB"),
+    (("inspect", "cnn", "--input-shape", "1x99999999999999999999"), "more than a tensor dimension can hold"),
+])
+def test_input_shapes_beyond_memory_are_one_line(args, needle):
+    one_line_error(run(*args), needle)
+
+
+def test_fps_zero_is_refused_not_replaced(tmp_path):
+    one_line_error(run("record", "mlp", "--fps", "0", "-o", str(tmp_path / "f.mp4")), "--fps 0")
+
+
 @pytest.mark.parametrize("duration", ["inf", "nan", "1e12", "0"])
 def test_record_durations_out_of_range_are_one_line(tmp_path, duration):
     one_line_error(run("record", "mlp", "--duration", duration, "-o", str(tmp_path / "d.mp4")), "--duration")

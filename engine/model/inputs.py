@@ -1,6 +1,7 @@
 """Example inputs of a model and the parsing of --input-shape / --input-dtype (no torch import)."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,9 @@ def _collect(obj, out: list) -> None:
             _collect(o, out)
 
 
+MAX_DIM = 2 ** 31 - 1                 # the largest size of one tensor dimension worth trying
+
+
 def parse_input_shape(text: str) -> list[tuple[int, ...]]:
     """``"1x3x224x224"`` -> ``[(1, 3, 224, 224)]``; several inputs separated by ``;``.
     Also accepts ``1,3,224,224`` and ``(1, 3, 224, 224)``."""
@@ -67,7 +71,16 @@ def parse_input_shape(text: str) -> list[tuple[int, ...]]:
         if not shape or any(d <= 0 for d in shape):
             raise InputSpecError(f"bad --input-shape {text!r}: expected positive integer sizes like 1x3x224x224 "
                                  f"(several inputs: 1x16;1x16)")
+        if any(d > MAX_DIM for d in shape):
+            raise InputSpecError(f"bad --input-shape {text!r}: a size of {max(shape):,} is more than a tensor "
+                                 f"dimension can hold here ({MAX_DIM:,}); e.g. 1x3x224x224")
         shapes.append(shape)
+    need = sum(math.prod(sh) for sh in shapes) * 4
+    from engine.model.structure import available_memory
+    have = available_memory()
+    if have and need > have:
+        raise InputSpecError(f"--input-shape {text}: the input alone needs {need / 1e9:,.1f} GB (float32) and "
+                             f"{have / 1e9:.1f} GB are available; choose smaller sizes, e.g. 1x3x224x224")
     return shapes
 
 

@@ -63,7 +63,7 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
         check_workers(workers, address)
     if distributed and (gif or want_report or live_options.generate):
         raise NeuroscapeError("--workers records MP4 segments: not with a .gif, --report/bench or --generate")
-    fps = args.fps or (GIF_FPS if gif else VIDEO_FPS)
+    fps = args.fps if args.fps is not None else (GIF_FPS if gif else VIDEO_FPS)
     if not 1 <= fps <= 240:
         raise NeuroscapeError(f"--fps {fps} is out of range: use 1 to 240")
     size = _size_for(args, spec, gif)
