@@ -6,8 +6,15 @@ trained on the Python language reference that ships with every Python (``pydoc_d
 download is needed. Learned heads (previous-token, induction) make its attention maps worth looking at
 and ``--generate`` writes Python-documentation-like text.
 
-    .venv/bin/python scripts/train_pydoc_gpt.py            # ~25 min on 2 CPU cores
-    .venv/bin/python scripts/train_pydoc_gpt.py --steps 50 --out /tmp/x.safetensors   # a quick check
+    .venv/bin/python scripts/train_pydoc_gpt.py            # ~45 min on one CPU core
+    .venv/bin/python scripts/train_pydoc_gpt.py --copy-steps 20 --steps 50 --out /tmp/x.safetensors   # a quick check
+
+Two phases. First ``--copy-steps`` of copying practice: rows of random printable bytes, each stretch
+shown again after a gap of text, so the only way to predict the second showing is to find the first
+by its content -- this is where the induction heads form (trained on the text alone, or with repeats
+mixed into a few rows, none formed at this size in 3000-4000 steps; docs/pydoc-gpt.md). Then
+``--steps`` on the text, with a share of each batch still such copying rows (so the heads stay) and a
+share of text windows shown twice.
 
 Writes the weights (safetensors, the config and training figures in its metadata) and prints train /
 held-out loss (nats per byte), the previous-token and induction scores of every head, and a greedy sample.
@@ -39,16 +46,30 @@ def encode(text: str) -> torch.Tensor:
     return torch.tensor(list(text.encode("utf-8")), dtype=torch.int64) + BYTE_OFFSET
 
 
-def batches(data: torch.Tensor, batch: int, ctx: int, gen: torch.Generator, copy_frac: float):
-    """Random windows of the text; ``copy_frac`` of them are half a window shown twice, to reward
-    continuing what is already in the context (induction heads; at the shipped budget none formed,
-    docs/pydoc-gpt.md)."""
-    n_copy = int(round(batch * copy_frac))
+def copy_row(data: torch.Tensor, ctx: int, gen: torch.Generator) -> torch.Tensor:
+    """Random printable stretches (8-63 bytes), each shown again after 0-128 bytes of text."""
+    parts, n = [], 0
+    while n < ctx:
+        length = int(torch.randint(8, 64, (1,), generator=gen))
+        gap = int(torch.randint(0, 129, (1,), generator=gen))
+        stretch = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (length,), generator=gen)
+        s = int(torch.randint(0, len(data) - gap, (1,), generator=gen))
+        parts += [stretch, data[s:s + gap], stretch]
+        n += 2 * length + gap
+    return torch.cat(parts)[:ctx]
+
+
+def batches(data: torch.Tensor, batch: int, ctx: int, gen: torch.Generator, copy_frac: float, synth_frac: float):
+    """Random windows of the text; ``copy_frac`` of each batch are half a window shown twice and
+    ``synth_frac`` copying rows (copy_row), to reward continuing what is already in the context."""
+    n_synth = int(round(batch * synth_frac))
+    n_copy = min(batch - n_synth, int(round(batch * copy_frac)))
     half = ctx // 2
     while True:
         starts = torch.randint(0, len(data) - ctx - 1, (batch,), generator=gen)
-        rows = [data[s:s + ctx] for s in starts[n_copy:]]
+        rows = [data[s:s + ctx] for s in starts[n_copy + n_synth:]]
         rows += [torch.cat([data[s:s + half], data[s:s + ctx - half]]) for s in starts[:n_copy]]
+        rows += [copy_row(data, ctx, gen) for _ in range(n_synth)]
         yield torch.stack(rows)
 
 
@@ -103,12 +124,15 @@ def sample(model, prompt: str, n: int) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=3000, help="steps on the text (second phase)")
+    ap.add_argument("--copy-steps", type=int, default=2500, help="steps of copying practice first (induction heads)")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate on the text")
+    ap.add_argument("--copy-lr", type=float, default=1e-3, help="learning rate of the copying practice")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--copy-frac", type=float, default=0.25, help="share of each batch shown twice (induction)")
+    ap.add_argument("--copy-frac", type=float, default=0.25, help="share of each text batch shown twice")
+    ap.add_argument("--synth-frac", type=float, default=0.125, help="share of each text batch that is copying rows")
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -121,31 +145,50 @@ def main() -> int:
     data = encode(text)
     split = int(len(data) * 0.95)
     train, val = data[:split], data[split:]
-    cfg = build_config(dropout=0.1)
+    cfg = build_config(dropout=0.0)
     ctx = cfg.n_positions
     model = GPT2LMHeadModel(cfg)
     model.train()
+    total = args.copy_steps + args.steps
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     warm = max(1, args.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+
+    def lr_at(step: int) -> float:
+        """Warm-up then constant ``copy_lr`` while practising copying; warm-up to ``lr`` and cosine to 0
+        on the text."""
+        if step < args.copy_steps:
+            return args.copy_lr * min(1.0, (step + 1) / 100)
+        s = step - args.copy_steps
+        return args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))
+
     gen = torch.Generator().manual_seed(args.seed)
-    it = batches(train, args.batch, ctx, gen, args.copy_frac)
+    practice = (torch.stack([copy_row(train, ctx, gen) for _ in range(args.batch)]) for _ in iter(int, 1))
+    reading = batches(train, args.batch, ctx, gen, args.copy_frac, args.synth_frac)
     t0 = time.time()
     log = []
     ema = None
-    bar = tqdm(range(args.steps), desc="training pydoc-gpt", unit="step")
+    bar = tqdm(range(total), desc="training pydoc-gpt", unit="step")
     for step in bar:
-        x = next(it)
+        copying = step < args.copy_steps
+        x = next(practice if copying else reading)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+            g["weight_decay"] = 0.0 if copying else 0.1
         loss = model(input_ids=x, labels=x).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
-        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
-        bar.set_postfix(loss=f"{ema:.3f}")
-        if (step + 1) % 500 == 0 or step + 1 == args.steps:
+        ema = loss.item() if ema is None or step == args.copy_steps else 0.95 * ema + 0.05 * loss.item()
+        bar.set_postfix(loss=f"{ema:.3f}", phase="copying" if copying else "text")
+        if step + 1 == args.copy_steps:
+            sc = head_scores(model, val, ctx, torch.Generator().manual_seed(1))["random"]
+            best = max(max(row) for row in sc["induction"])
+            log.append({"step": step + 1, "phase": "copying", "train_loss": round(ema, 4),
+                        "induction": round(best, 3), "random_repeat_loss": round(sc["loss_repeat"], 3)})
+            tqdm.write(f"step {step + 1} (end of copying practice): loss {ema:.3f}, best induction score {best:.2f}, "
+                       f"repeated random bytes {sc['loss_repeat']:.2f} vs {sc['loss_first']:.2f} nats first")
+        elif not copying and ((step + 1 - args.copy_steps) % 500 == 0 or step + 1 == total):
             v = held_out_loss(model, val, ctx)
             log.append({"step": step + 1, "train_loss": round(ema, 4), "held_out_loss": round(v, 4)})
             tqdm.write(f"step {step + 1}: train {ema:.3f}, held-out {v:.3f} nats/byte")
@@ -157,8 +200,9 @@ def main() -> int:
         "config": json.dumps(CONFIG),
         "trained_on": "pydoc_data.topics (the Python language reference shipped with Python "
                       f"{platform.python_version()}), {len(data):,} bytes, last 5% held out",
-        "steps": str(args.steps), "batch": str(args.batch), "lr": str(args.lr), "seed": str(args.seed),
-        "copy_frac": str(args.copy_frac),
+        "steps": str(args.steps), "copy_steps": str(args.copy_steps), "batch": str(args.batch), "lr": str(args.lr),
+        "copy_lr": str(args.copy_lr), "seed": str(args.seed), "copy_frac": str(args.copy_frac),
+        "synth_frac": str(args.synth_frac),
         "seconds": f"{seconds:.0f}", "log": json.dumps(log), "head_scores": json.dumps(scores),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
