@@ -62,6 +62,9 @@ def _add_record_args(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("--hud", action="store_true", help="draw model, layer in focus, frame and fps on the video")
     p.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--skip-bad-frames", action="store_true",
+                   help="a live model that fails on some frames: keep the last good frame there and exit 0 "
+                        "(default: the run says how many failed and exits 1)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
 

@@ -232,3 +232,45 @@ def test_a_scene_bigger_than_the_far_plane_is_still_drawn(tmp_path):
     assert r.returncode == 0, r.stderr
     img = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert (img.sum(axis=2) > 60).mean() > 0.05
+
+
+FLAKY = '''
+import torch
+from torch import nn
+
+
+class Flaky(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls > 20 and self.calls % 4 == 0:
+            raise RuntimeError("flaky failure")
+        return self.fc(x)
+
+
+def make():
+    return Flaky(), torch.randn(1, 8)
+'''
+
+
+def test_a_model_failing_on_some_live_frames_is_counted_reported_and_not_success(tmp_path):
+    """The video keeps the last good frame where the model failed; the report says how many frames
+    failed and complete: false; the exit is 1 unless --skip-bad-frames."""
+    import json
+    (tmp_path / "flakymod.py").write_text(FLAKY)
+    out = tmp_path / "f.mp4"
+    env = {"PYTHONPATH": str(tmp_path)}
+    r = run("record", "flakymod:make", "--input", "noise", "--live", "--report", "-o", str(out), "--duration", "1",
+            "--size", "160x96", "--quiet", env=env)
+    assert r.returncode == 1, r.stderr
+    assert "the model failed on 3 of 30 frames (first: frame 21: flaky failure)" in r.stderr
+    rep = json.loads((tmp_path / "f.json").read_text())
+    assert rep["complete"] is False and rep["model_errors"] == 3 and rep["frames"] == 30
+    assert len(decode(out)[1]) == 30
+    r = run("record", "flakymod:make", "--input", "noise", "--live", "-o", str(out), "--duration", "1",
+            "--size", "160x96", "--quiet", "--force", "--skip-bad-frames", env=env)
+    assert r.returncode == 0, r.stderr

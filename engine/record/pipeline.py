@@ -47,6 +47,8 @@ class RecordResult:
     times: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in STAGES})
     gl: dict = field(default_factory=dict)
     encoder: dict = field(default_factory=dict)
+    model_errors: int = 0                # live frames the model failed on (the last good frame shown)
+    first_model_error: str | None = None   # "frame N: message" of the first
 
 
 def focus_layer(scene: Scene, cam: Camera) -> str:
@@ -203,6 +205,10 @@ class Recorder:
                             fut = pool.submit(sess.compute, gi + 1) if i + 1 < n else None
                         else:
                             frame = sess.last
+                        failed = getattr(frame, "error", None)
+                        if failed is not None:
+                            res.model_errors += 1
+                            res.first_model_error = res.first_model_error or f"frame {gi + 1}: {failed}"
                         tu = time.perf_counter()
                         sess.apply(frame, gi, renderer=r)
                         up = time.perf_counter() - tu
@@ -210,6 +216,9 @@ class Recorder:
                              f"frame {gi + 1}/{self.total}   {run_fps:.1f} fps"] if self.hud else []
                     if sess is not None and hasattr(sess, "hud"):      # a session with text of its own
                         lines += sess.hud()
+                    if self.hud and res.model_errors:
+                        lines.append(f"model failed on {res.model_errors} frame(s), the last good one shown: "
+                                     f"{res.first_model_error}")
                     if lines:
                         r.set_hud(lines)
                     t1 = time.perf_counter()
@@ -255,7 +264,8 @@ class Recorder:
                 res.stopped_by = signals.by
                 if self._encode_error is not None and res.error is None:
                     res.error = str(self._encode_error)
-                res.complete = res.frames == n and res.error is None and signals.by is None
+                res.complete = res.frames == n and res.error is None and signals.by is None \
+                    and not res.model_errors
         if self._encode_error is not None:
             raise self._encode_error
         return res

@@ -65,6 +65,8 @@ def build_report(res: RecordResult, scene, *, model_name: str = "", scene_file: 
         "complete": bool(res.complete),
         "stopped_by": res.stopped_by,
         "error": res.error,
+        "model_errors": res.model_errors,          # live frames the model failed on
+        "first_model_error": res.first_model_error,
         "video": str(res.path) if res.path is not None else None,
         "frames": int(res.frames),
         "frames_planned": int(res.planned),

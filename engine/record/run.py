@@ -111,6 +111,11 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
                                   duration_s=duration, device=model_device(loaded.model, sess), live=live,
                                   hud=getattr(args, "hud", False))
             write_report(rep, report)
+    if res.model_errors and not getattr(args, "skip_bad_frames", False):
+        _say(f"neuroscape: the model failed on {res.model_errors} of {res.frames} frames (first: "
+             f"{res.first_model_error}); {out} shows the last good frame there"
+             + (f"; report {rep} (complete: false)" if rep else "") + "; --skip-bad-frames accepts that")
+        return 1
     if res.stopped_by:
         _say(f"neuroscape: recording stopped by {res.stopped_by} after {res.frames} of {res.planned} frames: "
              f"{out} is playable" + (f"; report {rep} (complete: false)" if rep else ""))
