@@ -123,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
                                  "view the default scene (or record it to a video when there is no display).")
     sub = ap.add_subparsers(dest="cmd")
-    v = sub.add_parser("view", help="open the fullscreen fly-through viewer")
+    from engine.app.keys import keys_help
+    v = sub.add_parser("view", help="open the fullscreen fly-through viewer", epilog=keys_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_model_args(v, target_required=False)
     _add_live_args(v)
     v.add_argument("--windowed", action="store_true", help="start in a window (F11 toggles fullscreen)")

@@ -7,14 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
+from engine.app.keys import key_hint_lines
 from engine.app.window import Window
 from engine.scene.nodes import Scene
 from engine.scene.pick import Pick, framing_position, pick
 
-HELP = "WASD fly  Q/E down/up  Shift fast  wheel speed  drag look  O orbit  click pick  " \
-       "double-click fly to  L labels  G edges  R rollout  X attribution  P screenshot  K keyframe  J save path  " \
-       "F11 fullscreen  " \
-       "Esc quit"
 DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
 GENERATE_SECONDS_PER_TOKEN = 0.4   # --generate in the viewer
@@ -35,10 +32,16 @@ class Viewer:
         self.renderer = Renderer(scene, self.window.framebuffer_size, samples=samples)
         lo, hi = scene.bbox
         self.controls = CameraController(scene.camera, float(np.linalg.norm(hi - lo)), target=(lo + hi) / 2)
+        centers = np.array([sl.center for sl in scene.slabs], np.float64).reshape(-1, 3)
+        if len(centers):                # fly slower near layers: a tap moves a sensible step anywhere
+            self.controls.nearest = lambda p: float(np.sqrt(((centers - p) ** 2).sum(axis=1)).min())
+        cam = scene.camera                                # H flies back here
+        self.home = (cam.position.copy(), cam.position + cam.forward * max(float(np.linalg.norm(hi - lo)), 1.0))
+        self.show_keys = True                             # F1: the key hints at the bottom of the HUD
         self.screenshot_dir = Path(screenshot_dir)
         self.path_keys = PathBuilder(scene, out=path_out, base=scene_source)   # K adds, J saves
         self.picked: Pick | None = None
-        self.status = HELP
+        self.status = ""
         self.frames = 0
         self.fps = 0.0
         self.screenshots: list[Path] = []
@@ -92,6 +95,13 @@ class Viewer:
             self.window.close()
         elif key == g.KEY_F11:
             self.window.toggle_fullscreen()
+        elif key == g.KEY_F1:
+            self.show_keys = not self.show_keys
+        elif key == g.KEY_H:
+            if self.controls.mode == "orbit":
+                self.controls.toggle_orbit()
+            self.controls.fly_to(*self.home)
+            self.status = "flying home"
         elif key == g.KEY_P:
             self._screenshot_pending = True
         elif key == g.KEY_O:
@@ -220,6 +230,13 @@ class Viewer:
         lines.extend(self.inspect_lines)
         if self.model_error:
             lines.append(f"MODEL ERROR: {self.model_error}")
+        lines.append(f"labels {'on' if s.show_labels else 'off'}   edges {'on' if s.show_edges else 'off'}")
+        if self.show_keys:
+            from engine.render.passes.hud import font_px
+            fb = self.window.framebuffer_size
+            lines.extend(key_hint_lines(max(30, int(0.9 * fb[0] / (0.6 * font_px(fb))))))
+        else:
+            lines.append("F1 keys")
         return lines
 
     def _poll_live(self) -> None:
@@ -247,6 +264,8 @@ class Viewer:
                 if self.explainer is not None:
                     status = self.explainer.poll(self.renderer)
                     self.status = status or self.status
+                if self.status.startswith("flying") and not self.controls.flying:
+                    self.status = self.status.replace("flying home", "home").replace("flying to ", "at ")
                 lines = self.hud_lines()
                 if lines != hud:
                     self.renderer.set_hud(lines)

@@ -57,3 +57,30 @@ def test_fly_to_arrives_looking_at_target():
     np.testing.assert_allclose(cam.forward, [0, 0, -1], atol=1e-6)
 
 
+
+
+def test_flying_is_slower_near_geometry():
+    """With a nearest-geometry distance the same tap moves less near a layer than far from it."""
+    cam = Camera(position=[0, 0, 100])
+    c = CameraController(cam, extent=80.0)
+    c.nearest = lambda p: float(np.linalg.norm(p))          # one layer at the origin
+    c.key("w", True)
+    c.update(0.25)
+    far = 100 - cam.position[2]
+    cam.position = np.array([0.0, 0.0, 1.0])
+    c.update(0.25)
+    near = 1.0 - cam.position[2]
+    assert far == pytest.approx(c.speed * 0.25) and near == pytest.approx(far * 0.1)
+
+
+def test_keys_are_listed_once_for_the_hud_help_and_readme():
+    from pathlib import Path
+
+    from engine.app.keys import VIEWER_KEYS, key_hint_lines, keys_help, readme_table
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert readme_table() in readme                          # the README's table is this list, verbatim
+    for width in (40, 80, 200):
+        lines = key_hint_lines(width)
+        assert all(len(line) <= width for line in lines)
+        assert sum(line.count("  ") + 1 for line in lines) == len(VIEWER_KEYS)
+    assert all(k in keys_help() for k, _, _ in VIEWER_KEYS) and "H" in dict((k, s) for k, s, _ in VIEWER_KEYS)

@@ -249,3 +249,37 @@ def test_viewer_steps_through_a_checkpoint_timeline(xvfb, tmp_path):
                                                  str(ckpts)], back)
     changed = int((np.abs(a[330:] - b[330:]).sum(axis=2) > 30).sum())      # below the HUD
     assert changed > 500, f", did not step the timeline ({changed} pixels changed)"
+
+
+def test_viewer_h_flies_home_after_flying_away(xvfb, tmp_path):
+    """Fly forward for a while (the picture changes), then H: back at the overview it opened with."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", "mlp", "--windowed", "--size", "800x600",
+                             "--screenshot-dir", str(tmp_path), "--max-seconds", "120"],
+                            env=dict(xvfb, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
+    try:
+        assert wait_for_window(xvfb, proc), proc.stderr.read() if proc.poll() is not None else "no window"
+        xdo(xvfb, "mousemove", "400", "300")
+        xdo(xvfb, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 1, 90), "no first screenshot"
+        xdo(xvfb, "keydown", "w")
+        time.sleep(1.5)
+        xdo(xvfb, "keyup", "w")
+        xdo(xvfb, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 2, 90), "no screenshot away from home"
+        xdo(xvfb, "key", "h")
+        time.sleep(3.0)                            # the flight home takes 0.8 s (slow frames: a few more)
+        xdo(xvfb, "key", "p")
+        assert wait_for(lambda: len(shots()) >= 3, 90), "no screenshot at home"
+        time.sleep(0.3)
+        start, away, home = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16)[260:] for p in shots()[:3])
+        xdo(xvfb, "key", "Escape")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    # (below the HUD panel) flying away changed the picture; home is the picture it opened with
+    assert np.abs(away - start).mean() > 3 * np.abs(home - start).mean()
+    assert np.abs(home - start).mean() < 2.0
