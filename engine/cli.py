@@ -262,8 +262,14 @@ def cmd_view(args) -> int:
     from engine.app.viewer import Viewer
     from engine.app.window import require_display
     from engine.pipeline import load
-    require_display()
     spec = _spec(args)
+    if spec.playground:                 # scenes/playground_*.toml: the playground's window, as `playground` opens it
+        from engine.app.playground_cli import cmd_playground, playground_parser
+        p = playground_parser().parse_args([str(spec.path)])
+        p.windowed, p.size, p.screenshot_dir, p.max_seconds = args.windowed, args.size, args.screenshot_dir, \
+            args.max_seconds
+        return cmd_playground(p)
+    require_display()
     loaded = load(spec, _live(args), ring=3)
     _say_structure(loaded.graph)
     keys = None

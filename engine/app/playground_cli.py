@@ -5,6 +5,8 @@ import argparse
 
 
 def add_playground_args(p: argparse.ArgumentParser, size_type) -> None:
+    p.add_argument("scene", nargs="?", help="a playground scene file (scenes/playground_*.toml): its [playground] "
+                                            "table, with the options below given on the command line on top")
     p.add_argument("--dataset", default="circles", help="circles, xor, spirals, blobs, shells3d, helices3d, iris, "
                                                         "digits (default circles)")
     p.add_argument("--csv", help="your data: x,y[,z],label rows (a header row is optional)")
@@ -31,14 +33,48 @@ def add_playground_args(p: argparse.ArgumentParser, size_type) -> None:
     p.add_argument("--max-seconds", type=float, help=argparse.SUPPRESS)   # for tests
 
 
-def config_of(args):
+OPTIONS = ("dataset", "csv", "model", "layers", "activation", "lr", "l2", "batch", "noise", "split", "seed",
+           "optimizer", "steps_per_frame", "resolution", "entropy")
+
+
+def config_of(args, table: dict | None = None, base_dir=None):
+    """The PlaygroundConfig of the options; with a scene file's [playground] ``table``, the options given
+    on the command line (those not at their defaults) go on top of it."""
+    from dataclasses import replace
+
     from engine.compute.classifier import parse_layers
-    from engine.compute.playground import PlaygroundConfig
-    return PlaygroundConfig(dataset=args.dataset, csv=args.csv, model=args.model, layers=parse_layers(args.layers),
-                            activation=args.activation, lr=args.lr, l2=args.l2, batch=args.batch, noise=args.noise,
-                            split=args.split, seed=args.seed, optimizer=args.optimizer,
-                            steps_per_frame=args.steps_per_frame, resolution=args.resolution,
-                            entropy=args.entropy)
+    from engine.compute.playground import PlaygroundConfig, config_from_table
+    given = {k: getattr(args, k) for k in OPTIONS if hasattr(args, k)}
+    if table is not None:
+        defaults = vars(playground_parser().parse_args([]))
+        base = config_from_table(table, base_dir)
+        changed = {k: v for k, v in given.items() if v != defaults.get(k)}
+        if "layers" in changed:
+            changed["layers"] = parse_layers(changed["layers"])
+        return replace(base, **changed).check()
+    given["layers"] = parse_layers(given["layers"])
+    return PlaygroundConfig(**given)
+
+
+def playground_parser() -> argparse.ArgumentParser:
+    """The playground's options alone (their defaults: what a scene file's table is compared against)."""
+    from engine.scenefile import parse_size
+    p = argparse.ArgumentParser(add_help=False)
+    add_playground_args(p, parse_size)
+    return p
+
+
+def scene_table(path: str):
+    """(the [playground] table, its folder) of a playground scene file; one line when it has none."""
+    from pathlib import Path
+
+    from engine.errors import NeuroscapeError
+    from engine.scenefile import load_scene_file
+    spec = load_scene_file(path)
+    if not spec.playground:
+        raise NeuroscapeError(f"{path} is not a playground scene (no [playground] table): open it with "
+                              f"`neuroscape view {path}`")
+    return spec.playground, Path(path).resolve().parent
 
 
 def cmd_playground(args) -> int:
@@ -47,7 +83,8 @@ def cmd_playground(args) -> int:
     if args.threads and args.threads > 0:
         import torch
         torch.set_num_threads(args.threads)
-    session = PlaygroundSession(config_of(args))   # bad parameters, data or models fail before a window opens
+    table, base = scene_table(args.scene) if getattr(args, "scene", None) else (None, None)
+    session = PlaygroundSession(config_of(args, table, base))   # bad parameters, data or models fail before a window
     require_display()
     from engine.app.playground import PlaygroundApp
     app = PlaygroundApp(session, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir)
