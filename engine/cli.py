@@ -286,7 +286,8 @@ def cmd_view(args) -> int:
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
                     session=session, model=loaded.model, graph=loaded.graph, notes=notes,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model,
-                    example=loaded.example, categories=categories_for(canonical_name(spec.model)), keys=keys)
+                    example=loaded.example, categories=categories_for(canonical_name(spec.model)), keys=keys,
+                    input_spec=getattr(args, "input", None))
     viewer.run(max_seconds=args.max_seconds)
     return 0
 

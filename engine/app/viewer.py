@@ -23,7 +23,7 @@ class Viewer:
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
                  notes: list[str] | None = None, example=None, categories: list[str] | None = None,
-                 on_point=None, keys: dict | None = None) -> None:
+                 on_point=None, keys: dict | None = None, input_spec: str | None = None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
@@ -39,7 +39,8 @@ class Viewer:
         self.home = (cam.position.copy(), cam.position + cam.forward * max(float(np.linalg.norm(hi - lo)), 1.0))
         self.show_keys = True                             # F1: the key hints at the bottom of the HUD
         self.screenshot_dir = Path(screenshot_dir)
-        self.path_keys = PathBuilder(scene, out=path_out, base=scene_source)   # K adds, J saves
+        self.path_keys = PathBuilder(scene, out=path_out, base=scene_source,  # K adds, J saves (with the input)
+                                     input_spec=input_spec)
         self.picked: Pick | None = None
         self.status = ""
         self.frames = 0

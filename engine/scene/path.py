@@ -281,29 +281,45 @@ def path_entries_toml(entries: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _strip_path_tables(text: str) -> str:
-    """Remove every [[path]] entry from scene-file text (up to the next table header)."""
+def _strip_tables(text: str, headers: tuple[str, ...] = ("[[path]]",)) -> str:
+    """Remove every table (or array-of-tables entry) with one of ``headers`` from scene-file text, each up
+    to the next table header."""
     out, skipping = [], False
     for line in text.splitlines():
         s = line.strip()
         if s.startswith("["):
-            skipping = s.replace(" ", "").startswith("[[path]]")
+            skipping = s.replace(" ", "").split("#")[0] in headers
         if not skipping:
             out.append(line)
     return "\n".join(out).rstrip() + "\n"
 
 
+def input_table_toml(input_spec: str) -> str:
+    """An --input spec as the scene file's [input] table: text, a file or folder (absolute), or a kind."""
+    import json
+    if input_spec.startswith("text:"):
+        return f"[input]\ntext = {json.dumps(input_spec[5:])}\n"
+    p = Path(input_spec).expanduser()
+    if p.exists():
+        return f"[input]\npath = {json.dumps(str(p.resolve()))}\n"
+    return f"[input]\nkind = {json.dumps(input_spec)}\n"
+
+
 def save_path_file(entries: list[dict], out: str | Path, base: str | Path | None = None,
-                   model: str | None = None) -> Path:
+                   model: str | None = None, input_spec: str | None = None) -> Path:
     """Write a scene file: ``base`` (a scene file) with its [[path]] entries replaced by
-    ``entries``, or a minimal one naming ``model``. Returns the path written."""
+    ``entries``, or a minimal one naming ``model``; with ``input_spec`` (the viewer's --input), its
+    [input] table says that input, so the path replays on what it was made with. Returns the path."""
     out = Path(out)
+    strip = ("[[path]]", "[input]") if input_spec else ("[[path]]",)
     if base is not None and str(base).endswith(".toml") and Path(base).is_file():
-        text = _strip_path_tables(Path(base).read_text(encoding="utf-8"))
+        text = _strip_tables(Path(base).read_text(encoding="utf-8"), strip)
         if Path(base).resolve().parent != out.resolve().parent and "weights" in text:
             text = "# note: relative paths (weights) are relative to " + str(Path(base).resolve().parent) + "\n" + text
     else:
         text = f'[model]\nname = "{model or "mlp"}"\n'
+    if input_spec:
+        text += "\n" + input_table_toml(input_spec)
     text += "\n# camera path recorded in the viewer (K adds a keyframe, J saves)\n" + path_entries_toml(entries)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -321,8 +337,8 @@ class PathBuilder:
     time since the previous one, 1-10 s), J writes the path into a scene file."""
 
     def __init__(self, scene: Scene, out: str | Path | None = None, base: str | Path | None = None,
-                 model: str | None = None) -> None:
-        self.scene, self.base, self.model = scene, base, model
+                 model: str | None = None, input_spec: str | None = None) -> None:
+        self.scene, self.base, self.model, self.input_spec = scene, base, model, input_spec
         self.out = Path(out) if out is not None else None
         self.entries: list[dict] = []
         self._last_t: float | None = None
@@ -353,7 +369,8 @@ class PathBuilder:
             raise CameraPathError("no keyframes yet: press K to add the current camera as a keyframe")
         if not self._chosen:          # first save picks a fresh name; later saves update that file
             self.out, self._chosen = self.default_out(), True
-        return save_path_file(self.entries, self.out, base=self.base, model=self.model or str(self.base or ""))
+        return save_path_file(self.entries, self.out, base=self.base, model=self.model or str(self.base or ""),
+                              input_spec=self.input_spec)
 
 
 __all__ = ["PathBuilder", "CameraPath", "CameraPathError", "Key", "default_path", "default_camera_path", "path_from_entries",
