@@ -49,6 +49,8 @@ def scene_from_graph(graph: LayerGraph, spec: SceneSpec | None = None) -> Scene:
         scene.title = spec.title
     if graph.structure_only:
         scene.title += f"  (structure only: {graph.weight_bytes / 1e9:.1f} GB of weights not loaded, no values)"
+    if graph.random_weights:
+        scene.title += "  (random weights: pass --weights)"
     return scene
 
 
@@ -198,7 +200,10 @@ def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None)
     if text is not None and example is not None and spec.input_shape is None:
         from engine.compute.input_sources.text import text_example
         example = text_example(example, text, spec.model, model) or example
-    return model, example, name, record(model, example, capture=capture, name=name)
+    from engine.model.registry import has_random_weights
+    graph = record(model, example, capture=capture, name=name)
+    graph.random_weights = spec.weights is None and not graph.structure_only and has_random_weights(spec.model)
+    return model, example, name, graph
 
 
 def record_spec(spec: SceneSpec, *, capture: bool = True) -> LayerGraph:

@@ -62,6 +62,7 @@ class LayerGraph:
     device: str = "cpu"
     structure_only: bool = False   # recorded without weights (meta device): shapes, no values
     weight_bytes: int = 0          # structure_only: what the weights would take
+    random_weights: bool = False   # a built-in model with random weights (nothing downloaded): no --weights given
 
     def __post_init__(self) -> None:
         self._by_name = {l.name: l for l in self.layers}
@@ -114,4 +115,7 @@ class LayerGraph:
         if self.structure_only:
             lines.append(f"structure only: {self.weight_bytes / 1e9:.1f} GB of weights not loaded -- shapes and "
                          f"parameter counts as a real run records them, no values")
+        if self.random_weights:
+            lines.append("random weights (nothing is downloaded): what it shows is not learned -- pass --weights "
+                         "FILE for trained ones")
         return "\n".join(lines)

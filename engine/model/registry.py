@@ -62,6 +62,12 @@ def describe_models() -> list[tuple[str, str]]:
     return list(rows.items())
 
 
+def has_random_weights(spec: str) -> bool:
+    """Whether the model ``spec`` names is built with random weights (before any --weights)."""
+    hit = find_source(spec) if isinstance(spec, str) and spec.strip() else None
+    return bool(hit and hit[0].random_weights(hit[1]))
+
+
 def find_source(spec: str) -> tuple[ModelSource, str] | None:
     """(source, name it builds) for the first source that takes ``spec``, else None."""
     key = spec.strip()

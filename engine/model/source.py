@@ -44,6 +44,11 @@ class ModelSource:
     kind: str = ""
     catalog: tuple[ModelInfo, ...] = ()
     quiet: bool = True  # silence library UserWarning/FutureWarning chatter while building
+    random: bool = False  # its models are built with random weights (nothing downloaded)
+
+    def random_weights(self, name: str) -> bool:
+        """Whether ``name`` is built with random weights (said in `inspect` and the scene's title)."""
+        return self.random
 
     def names(self) -> list[str]:
         """Every name this source builds (may import its library)."""

@@ -131,3 +131,23 @@ def test_list_models_is_zoo_then_hugging_face_then_torchvision_then_configs():
 # ------------------------------------------------------------------------ kinds of --input
 
 
+
+
+def test_models_with_random_weights_say_so(tmp_path):
+    """Built-in models without weights to load say so (inspect's table, the scene's title); trained ones
+    (minilm, pydoc-gpt) and a model given --weights do not."""
+    from safetensors.torch import save_file
+
+    from engine.model.registry import has_random_weights, load_model
+    from engine.pipeline import load
+    from engine.scenefile import SceneSpec
+    assert has_random_weights("resnet18") and has_random_weights("mlp") and has_random_weights("gpt2")
+    assert not has_random_weights("minilm") and not has_random_weights("pydoc-gpt")
+    assert not has_random_weights("no_such_module_xyz:make")
+    plain = load(SceneSpec(model="mlp"))
+    assert plain.graph.random_weights and "random weights" in plain.graph.table()
+    assert "random weights: pass --weights" in plain.scene.title
+    model = load_model("mlp")[0]
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    given = load(SceneSpec(model="mlp", weights=str(tmp_path / "w.safetensors")))
+    assert not given.graph.random_weights and "random" not in given.scene.title

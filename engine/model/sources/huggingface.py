@@ -95,6 +95,9 @@ def build_hf(name: str, **config_overrides) -> tuple[nn.Module, ExampleInputs]:
 
 
 class HuggingFaceSource(ModelSource):
+
+    def random_weights(self, name: str) -> bool:
+        return name != "minilm"                 # gpt2, bert: from their configs; minilm ships its weights
     kind = "huggingface"
     catalog = (
         ModelInfo("gpt2", "GPT-2 small (12 layers, 768 wide, LM head), random weights",

@@ -13,6 +13,7 @@ from engine.model.source import Built, ModelSource, register_source, seeded
 
 
 class TorchvisionSource(ModelSource):
+    random = True                       # (nothing downloaded: weights=None, seeded)
     kind = "torchvision"
 
     def names(self) -> list[str]:

@@ -35,6 +35,7 @@ _BUILDERS: dict[str, tuple[Callable[[], nn.Module], Callable[[], ExampleInputs]]
 
 
 class ZooSource(ModelSource):
+    random = True                       # seeded random weights
     kind = "zoo"
     catalog = (
         ModelInfo("mlp", "MLP 64-128-64-10 on 1x64"),
