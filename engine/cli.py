@@ -296,10 +296,10 @@ def cmd_default(args) -> int:
     """No command: the viewer on the default scene, or a recording of it without a display."""
     from engine.app.window import display_available
     if display_available():
-        return cmd_view(build_parser().parse_args(["view", DEFAULT_SCENE]))
+        return cmd_view(build_parser().parse_args(["view", DEFAULT_SCENE, "--live"]))
     out = "out/default.mp4"
     _progress(f"no display found (DISPLAY is not set): recording the default scene to {out} instead")
-    return cmd_record(build_parser().parse_args(["record", DEFAULT_SCENE, "-o", out, "--force"]))
+    return cmd_record(build_parser().parse_args(["record", DEFAULT_SCENE, "--live", "-o", out, "--force"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,6 +221,9 @@ class Viewer:
         if self.session is not None:
             ss = self.session
             live = f"input: {ss.label}   frame {self.live_t}"
+            guess = ss.prediction() if hasattr(ss, "prediction") else None
+            if guess:
+                live += f"   {guess}"
             if ss.last is not None and ss.last.seconds:
                 live += f"   forward {ss.last.seconds.get('forward', 0) * 1e3:.0f} ms"
             lines.append(live)

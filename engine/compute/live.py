@@ -26,6 +26,10 @@ class LiveSession:
         self.last: Frame | None = None
         self.label = ""
         self.item: int | None = None     # set: every frame shows this item of the source (a picked point)
+        out = graph.layers[-1] if graph.layers else None      # a classifier's scores: the HUD's prediction
+        self.output_id = out.id if out is not None and out.kind != "input" and len(out.shape) == 2 \
+            and 2 <= int(out.shape[1]) <= 1000 else None
+        self.categories: list[str] | None = None              # class names, where the model has them
 
     def compute(self, t: int) -> Frame:
         """Run the model on the input for animation frame ``t``."""
@@ -37,6 +41,20 @@ class LiveSession:
         frame = self.probe.run(self.source.frame(t, self.live))
         self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
         return frame
+
+    def prediction(self) -> str | None:
+        """"prediction: NAME (p)" -- the top class of a classifier's output in the last frame, by softmax."""
+        lf = self.last.layers.get(self.output_id) if self.output_id is not None and self.last is not None else None
+        if lf is None or lf.values is None:
+            return None
+        v = np.asarray(lf.values, np.float64).reshape(-1)
+        if not len(v) or not np.isfinite(v).all():
+            return None
+        p = np.exp(v - v.max())
+        p /= p.sum()
+        k = int(p.argmax())
+        name = self.categories[k] if self.categories and k < len(self.categories) else str(k)
+        return f"prediction: {name} ({p[k]:.0%})"
 
     def reveal_rank(self, t: int) -> int | None:
         """Highest rank shown at frame ``t`` in pulse mode (None: all)."""

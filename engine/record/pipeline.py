@@ -216,6 +216,9 @@ class Recorder:
                              f"frame {gi + 1}/{self.total}   {run_fps:.1f} fps"] if self.hud else []
                     if sess is not None and hasattr(sess, "hud"):      # a session with text of its own
                         lines += sess.hud()
+                    guess = sess.prediction() if self.hud and hasattr(sess, "prediction") else None
+                    if guess:
+                        lines.append(f"input: {sess.label}   {guess}")
                     if self.hud and res.model_errors:
                         lines.append(f"model failed on {res.model_errors} frame(s), the last good one shown: "
                                      f"{res.first_model_error}")
