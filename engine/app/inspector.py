@@ -175,6 +175,16 @@ class Inspector:
         out.weights = w if out.weights is None else np.concatenate([out.weights, w])
         out.positions, out.weights = out.positions.astype(np.float32), out.weights.astype(np.float32)
 
+    def value_of(self, picked) -> float | None:
+        """The picked neuron's value now (a live frame's, else the recording's)."""
+        if picked is None or getattr(picked, "slab", None) is None or picked.index is None:
+            return None
+        from engine.compute.unmosaic import SceneValues
+        try:
+            return float(SceneValues(self.scene, self.session)[picked.slab.layer_id][picked.index])
+        except (KeyError, IndexError, ValueError):
+            return None
+
     def inspect(self, picked: Pick | None) -> Inspection:
         """Contributions of the picked neuron and the kernels of a picked conv layer; the head view
         of a picked attention probability."""
@@ -214,10 +224,8 @@ class Inspector:
         if not cs:
             return out
         if layer.id in values:
-            now = float(values[layer.id][picked.index])
             bias = bias_of(self.model, layer, picked.index)
-            head = f"live value {now:+.4g}" + (f"   bias {bias:+.3g}" if bias else "")
-            out.lines.append(f"{head}   strongest inputs:")
+            out.lines.append(("" if not bias else f"bias {bias:+.3g}   ") + "strongest inputs:")
         names = {lid: (self._layers[lid].name if lid in self._layers else str(lid)) for lid in {c.src_layer_id for c in cs}}
         for c in cs:
             out.lines.append(f"  from {names[c.src_layer_id]} #{c.src_index}: {c.value:+.3g} (w {c.weight:.3g})")

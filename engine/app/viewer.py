@@ -163,7 +163,12 @@ class Viewer:
         o, d = self.scene.camera.ray(x, y, (win_w, win_h))
         self.picked = pick(self.scene, o, d)
         self.rollout_on = False
-        self.status = self.picked.describe() if self.picked else "nothing here"
+        if self.picked is None:
+            self.status = "nothing here"
+        elif self.picked.slab is not None:
+            self.status = self.picked.describe(self.inspector.value_of(self.picked))
+        else:
+            self.status = self.picked.describe()
         self._show_inspection()
         if self.picked is not None and self.picked.slab is None:          # a point of a cloud
             if self.on_point is not None:

@@ -29,7 +29,7 @@ def test_linear_pick_lines_and_segments(loaded):
     ins = Inspector(scene, g, loaded.model, loaded.session, k=5)
     got = ins.inspect(pick_of(scene, lin.id, 3))
     assert got.panel is None
-    assert got.lines[0].startswith("live value") and len(got.lines) == 6
+    assert got.lines[0].endswith("strongest inputs:") and len(got.lines) == 6
     assert all(line.lstrip().startswith("from ") for line in got.lines[1:])
     assert got.positions.shape == (10, 3) and got.weights.shape == (10,)
     assert np.allclose(got.positions[1::2], neuron_position(scene.slab(lin.id), 3))
@@ -38,6 +38,7 @@ def test_linear_pick_lines_and_segments(loaded):
     vals = SceneValues(scene, loaded.session)
     allc = contributions(loaded.model, g, lin, 3, vals, k=None)
     assert sum(c.value for c in allc) + bias_of(loaded.model, lin, 3) == pytest.approx(float(vals[lin.id][3]), abs=1e-4)
+    assert ins.value_of(pick_of(scene, lin.id, 3)) == pytest.approx(float(vals[lin.id][3]))   # the HUD's one value
     src = scene.slab(allc[0].src_layer_id)
     assert np.allclose(got.positions[0], neuron_position(src, allc[0].src_index))
 

@@ -42,6 +42,21 @@ class Slab:
     rank: int = 0                 # position along the data flow (longest path from the inputs)
     masks: bool = False           # -inf values are masked entries (scores before a softmax), not errors
     per_tile: int = 0             # neurons per tile when fewer than its texels (Mosaic.per_tile)
+    shape: tuple[int, ...] = ()   # the layer's tensor shape, batch excluded (positions in its own terms)
+
+    def position(self, index: int) -> str:
+        """Where neuron ``index`` is in the tensor's own terms: channel, y, x of a feature map; head,
+        query, key of an attention map; token, feature of a token plane; step, unit of a state."""
+        shape = tuple(int(d) for d in self.shape)
+        if not shape or int(np.prod(shape)) != self.count:
+            return f"#{index}"
+        at = [int(i) for i in np.unravel_index(int(index), shape)]
+        names = {3: ("head", "query", "key") if self.kind == "attention" else ("channel", "y", "x"),
+                 2: ("step", "unit") if self.kind == "rnn_state" else ("token", "feature"),
+                 1: ("unit",)}.get(len(shape))
+        if names is None or (len(shape) == 2 and shape[0] == 1):
+            return f"[{', '.join(map(str, at))}]" if len(shape) != 2 else f"unit {at[1]}"
+        return ", ".join(f"{n} {i}" for n, i in zip(names, at))
 
     @property
     def normal(self) -> np.ndarray:
@@ -135,7 +150,8 @@ def make_slab(layer: Layer, p: Placement) -> Slab:
     return Slab(layer.id, layer.name, layer.kind, m.rows, m.cols, m.count, (m.th, m.tw),
                 p.origin.astype(np.float64), p.u, p.v, values, signed, scale,
                 label=f"{layer.name}  {layer.kind} {shape}", rank=p.rank,
-                masks=bool(layer.attrs.get("neg_inf_is_mask")), per_tile=m.per_tile)
+                masks=bool(layer.attrs.get("neg_inf_is_mask")), per_tile=m.per_tile,
+                shape=tuple(int(d) for d in layer.shape[1:]))
 
 
 def build_slabs(ctx) -> list[Slab]:
@@ -163,14 +179,16 @@ class Pick:
             return None
         return self.slab.value(self.col, self.row)
 
-    def describe(self) -> str:
+    def describe(self, value: float | None = None) -> str:
+        """The layer, the neuron's position in the tensor's own terms and one value: ``value`` (the
+        live one, when the caller knows it) or the slab's."""
         s = self.slab
         text = s.label
         if self.index is not None:
-            v = self.value
-            text += f"  neuron {self.index} (col {self.col}, row {self.row})"
+            v = self.value if value is None else value
+            text += f"  {s.position(self.index)}"
             if v is not None:
-                text += f" = {v:.4g}"
+                text += f" = {v:+.4g}"
         return text
 
 
