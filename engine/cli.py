@@ -283,6 +283,8 @@ def cmd_view(args) -> int:
     session = None if notes is not None else loaded.session     # attribution, contrast: still pictures
     from engine.compute.attribution import categories_for
     from engine.model.registry import canonical_name
+    if session is not None and hasattr(session, "categories"):
+        session.categories = categories_for(canonical_name(spec.model))
     viewer = Viewer(loaded.scene, fullscreen=not args.windowed, size=args.size, screenshot_dir=args.screenshot_dir,
                     session=session, model=loaded.model, graph=loaded.graph, notes=notes,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model,

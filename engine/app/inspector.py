@@ -196,7 +196,28 @@ class Inspector:
         out = self._inspect(picked)
         if picked is not None:
             self._token_row(picked, out)
+            out.lines[:0] = self.top_classes(picked)
         return out
+
+    def top_classes(self, picked: Pick, k: int = 5) -> list[str]:
+        """A classifier's output layer picked: its top-``k`` classes by softmax, with names where the
+        session has them."""
+        sess = self.session
+        if sess is None or getattr(sess, "output_id", None) != picked.slab.layer_id:
+            return []
+        from engine.compute.unmosaic import SceneValues
+        try:
+            v = np.asarray(SceneValues(self.scene, sess)[picked.slab.layer_id], np.float64).reshape(-1)
+        except KeyError:
+            return []
+        if not len(v) or not np.isfinite(v).all():
+            return []
+        p = np.exp(v - v.max())
+        p /= p.sum()
+        names = getattr(sess, "categories", None) or []
+        top = np.argsort(-p)[:k]
+        return ["top classes:"] + [f"  {p[c]:6.1%}  {int(c):>4}  {names[c] if c < len(names) else ''}".rstrip()
+                                   for c in top]
 
     def _inspect(self, picked: Pick | None) -> Inspection:
         out = Inspection()

@@ -77,3 +77,20 @@ def test_recurrent_pick_shows_its_gates(cell):
             c = np.asarray(next(s for s in scene.slabs if s.name == base + ".c").values).reshape(16, 64)
             assert gates["c"] == pytest.approx(c[t, unit], abs=2e-3)
             assert 0 <= gates["forget gate"] <= 1 and 0 <= gates["input gate"] <= 1
+
+
+def test_picking_a_classifiers_output_lists_its_top_classes():
+    """The default scene's digits-cnn on a digit: picking its output layer lists the top-5 classes by
+    softmax, the true digit first."""
+    from engine.pipeline import LiveOptions, load
+    from engine.scenefile import resolve_spec
+    loaded = load(resolve_spec("scenes/default.toml"), LiveOptions(live=True))
+    sess = loaded.session
+    sess.item = 42
+    sess.apply(sess.compute(1), 1)
+    out = loaded.graph.layers[-1]
+    got = Inspector(loaded.scene, loaded.graph, loaded.model, sess).inspect(pick_of(loaded.scene, out.id, 0))
+    label = sess.label.split("label ")[1].split(")")[0]
+    assert got.lines[0] == "top classes:" and len(got.lines) >= 6
+    assert got.lines[1].split()[1] == label
+    sess.close()
