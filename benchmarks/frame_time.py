@@ -20,10 +20,10 @@ import numpy as np
 from common import med, save
 
 
-def build(model: str):
+def build(model: str, input_shape: str | None = None):
     from engine.pipeline import build as build_scene
     from engine.scenefile import resolve_spec
-    return build_scene(resolve_spec(model))
+    return build_scene(resolve_spec(model, input_shape=input_shape))
 
 
 def neuron_points(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=5)
     ap.add_argument("--vispy-frames", type=int, default=2)
     ap.add_argument("--skip-vispy", action="store_true")
+    ap.add_argument("--input-shape", default=None, help="e.g. 1x3x448x448 for resnet152's 318 M neurons")
     ap.add_argument("--vispy-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
@@ -89,7 +90,7 @@ def main() -> None:
     from engine.render.context import OffscreenContext
     from engine.render.renderer import Renderer
 
-    _, scene = build(args.model)
+    _, scene = build(args.model, args.input_shape)
     with OffscreenContext() as ctx:
         r = Renderer(scene, size)
         cam = scene.camera
@@ -124,7 +125,7 @@ def main() -> None:
             out.update({"vispy_points": v["points"], "vispy_setup_s": v["setup_s"], "vispy_frame_s": v["frame_s"],
                         "vispy_median_s": vm, "speedup_vs_vispy": vm / ours})
             print(f"vispy Markers: {vm:.2f} s/frame for {v['points']:,} points -> neuroscape is {vm / ours:.0f}x faster")
-    save(f"frame_time_{args.model}", out)
+    save(f"frame_time_{args.model}" + (f"_{args.input_shape}" if args.input_shape else ""), out)
     if "vispy_error" in out:
         sys.exit("frame_time: the vispy baseline failed (see above): no speedup figure")
 
