@@ -103,6 +103,10 @@ class VideoWriter:
                 self._proc.kill()
             self._log_thread.join(timeout=2)
         reason = _reason(list(self._log) if self._proc is not None else []) or what
+        code = self._proc.returncode if self._proc is not None else None
+        if code is not None and code < 0:          # ffmpeg was killed: the file is playable up to there
+            return VideoError(f"the video encoder (ffmpeg) was killed by signal {-code} after {self.frames} frames: "
+                              f"{self.path} plays up to about there; record again for the rest")
         hint = ("free some disk space or choose another -o" if "space" in reason.lower()
                 else "check that the folder is writable and has free space, or choose another -o")
         return VideoError(f"writing {self.path} failed ({' '.join(reason.split())[:160]}): {hint}")

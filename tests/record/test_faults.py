@@ -1,0 +1,66 @@
+"""Fault injection: the encoder (ffmpeg) killed in the middle of a recording, and Ctrl-C while a model
+loads -- one line, a non-zero exit, and what was written so far stays playable (or nothing is written)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _frames(path: Path) -> int:
+    import imageio_ffmpeg
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "quiet", "-i", str(path), "-f", "framemd5", "-"],
+                         capture_output=True, text=True)
+    return sum(1 for line in out.stdout.splitlines() if line and not line.startswith("#"))
+
+
+def _ffmpeg_of(out: Path) -> int | None:
+    got = subprocess.run(["pgrep", "-f", f"ffmpeg.*{out.name}"], capture_output=True, text=True).stdout.split()
+    return int(got[0]) if got else None
+
+
+def test_the_encoder_killed_mid_recording_is_one_line_and_the_video_plays(tmp_path):
+    out = tmp_path / "killed.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "record", "cnn", "--duration", "600", "--size",
+                             "320x180", "-o", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while (out.stat().st_size if out.exists() else 0) < 200_000 and time.time() < deadline:
+            time.sleep(0.2)                                   # some fragments written
+        pid = _ffmpeg_of(out)
+        assert pid is not None, "no ffmpeg for the recording"
+        os.kill(pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err
+    lines = [line for line in err.strip().splitlines() if line.startswith("neuroscape")]
+    assert len(lines) == 1 and "the video encoder (ffmpeg) was killed by signal 9" in lines[0], err
+    assert "Traceback" not in err
+    assert _frames(out) > 10                                  # playable up to the kill
+
+
+def test_ctrl_c_while_a_model_loads_stops_cleanly(tmp_path):
+    out = tmp_path / "never.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "record", "resnet50", "-o", str(out), "--quiet"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)                                           # importing torch, building the model
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert "Traceback" not in err, err
+    assert not out.exists() or _frames(out) >= 0
