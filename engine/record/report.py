@@ -105,6 +105,7 @@ def write_report(path: str | Path, report: dict) -> Path:
         tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
         tmp.replace(path)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         raise NeuroscapeError(f"cannot write the report {path} ({e.strerror}): free some disk space or "
                               "choose another -o") from None
     return path

@@ -98,8 +98,10 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
         return 0
     rec = Recorder(scene, out, cams, size=size, fps=fps, session=loaded.session, hud=getattr(args, "hud", False),
                    samples=samples, progress=not getattr(args, "quiet", False))
+    failed = True
     try:
         res = rec.run()
+        failed = False
     finally:
         if rep is not None:
             sess = loaded.session
@@ -110,7 +112,12 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
                                   camera_path="scene file" if spec.camera_path else "default",
                                   duration_s=duration, device=model_device(loaded.model, sess), live=live,
                                   hud=getattr(args, "hud", False))
-            write_report(rep, report)
+            try:
+                write_report(rep, report)
+            except NeuroscapeError as e:
+                if not failed:
+                    raise
+                _say(f"neuroscape: {e}")   # the recording's own error (raised on) is the one that matters
     if res.model_errors and not getattr(args, "skip_bad_frames", False):
         _say(f"neuroscape: the model failed on {res.model_errors} of {res.frames} frames (first: "
              f"{res.first_model_error}); {out} shows the last good frame there"

@@ -7,10 +7,20 @@ import numpy as np
 
 
 def save_png(img: np.ndarray, path) -> Path:
-    """Write an (H, W, 3|4) uint8 image as PNG; returns the path."""
+    """Write an (H, W, 3|4) uint8 image as PNG (under a temporary name, renamed when complete, so a full
+    disk leaves no broken file); returns the path."""
     from PIL import Image
+
+    from engine.render.errors import RenderError
     p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(img)).save(p, format="PNG")
+    tmp = p.with_name(p.name + ".partial.png")
+    try:
+        if p.parent and not p.parent.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.ascontiguousarray(img)).save(tmp, format="PNG")
+        tmp.replace(p)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise RenderError(f"cannot write {p} ({e.strerror or e}): free some disk space or choose another "
+                          f"-o") from None
     return p

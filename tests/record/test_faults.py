@@ -64,3 +64,34 @@ def test_ctrl_c_while_a_model_loads_stops_cleanly(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in err, err
     assert not out.exists() or _frames(out) >= 0
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 300 kB tmpfs: root can mount one here; elsewhere the test is skipped (saying why)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root (and CAP_SYS_ADMIN)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_broken_files(full_disk):
+    r = _cli("render", "resnet18", "-o", str(full_disk / "x.png"), "--size", "1920x1080")
+    assert r.returncode == 2 and "cannot write" in r.stderr and "No space left" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not list(full_disk.iterdir())
+    r = _cli("record", "mlp", "--duration", "30", "--size", "640x360", "-o", str(full_disk / "v.mp4"), "--report",
+             "--quiet")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("neuroscape: error: writing") and "v.mp4" in last and "No space left" in last
+    assert sorted(p.name for p in full_disk.iterdir()) == ["v.mp4"]          # no report.tmp, no 0-byte leftovers
