@@ -136,7 +136,9 @@ def record_command(args, spec, live_options, *, bench: bool = False) -> int:
              f"forward {med['forward_s']:.1f}, upload {med['upload_s']:.1f}, render {med['render_s']:.1f}, "
              f"readback {med['readback_s']:.1f}, encode {med['encode_s']:.1f}")
         _say(f"{scene.neuron_count:,} neurons, {scene.edge_count:,} edges on {report['gl_renderer']}")
-        _say(f"wrote {out} and {rep}")
+        from engine.record.plot import plot_frame_times
+        picture = plot_frame_times(report, rep.with_suffix(".png"))
+        _say(f"wrote {out}, {rep} and {picture} (frame times)")
         print(rep)
         return 0
     _say(f"wrote {res.frames} frames ({size[0]}x{size[1]}, {fps} fps) to {out}" + (f" and {rep}" if rep else ""))

@@ -85,6 +85,17 @@ def test_bench_report_has_every_field_with_plausible_values(tmp_path):
     assert {"neuroscape", "python", "torch", "numpy", "ffmpeg"} <= set(r["versions"])
     assert r["encoder"]["codec"] == "libx264" and r["camera_path"] == "default"
     assert len(decode(out)[1]) == 10
+    # and its picture: stacked stage bars (the five stage colours) and the frame-interval line
+    from PIL import Image
+
+    from engine.record.plot import STAGE_COLOURS
+    img = np.asarray(Image.open(out.with_suffix(".png")).convert("RGB")).astype(int)
+    assert img.shape[1] == 1000
+    def area(colour):
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        return int((np.abs(img - rgb).max(axis=2) < 10).sum())
+    assert all(area(c) > 0 for c in STAGE_COLOURS.values())            # every stage in the legend at least
+    assert area(STAGE_COLOURS["render_s"]) + area(STAGE_COLOURS["encode_s"]) > 2000   # and bars, not just it
 
 
 SCENE = """[model]
