@@ -90,6 +90,8 @@ class PlaygroundApp:
         self.stage = PlaygroundStage(session, self.window.framebuffer_size)
         self.stage.keys = KEYS
         self.stage.field_every = FIELD_EVERY_S
+        from engine.compute.curves import curves_image
+        self.stage.curves = curves_image                 # the loss curves, plotted, bottom right
         self.stage.renderer.pass_of(FieldPass).coarse_while_moving = True
         lo, hi = self.stage.scene.bbox
         self.controls = CameraController(self.stage.camera, float(np.linalg.norm(hi - lo)),

@@ -41,6 +41,8 @@ def record_playground(session, path: str | Path, *, size: tuple[int, int] = (128
     n = max(1, int(round(duration * fps)))
     with OffscreenContext():
         stage = PlaygroundStage(session, size, samples=samples)
+        from engine.compute.curves import curves_image
+        stage.curves = curves_image
         base = stage.camera
         try:
             with VideoWriter(path, size, fps) as w:

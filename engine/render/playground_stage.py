@@ -17,6 +17,8 @@ FIELD_HALF = 2.0
 ENTROPY_CENTER = (-2.7 * FIELD_HALF, 0.0, 0.0)     # the entropy field stands left of the decision field
 SPARK = "▁▂▃▄▅▆▇█"
 WEIGHTS_EVERY = 15          # frames between re-reads of the weights into edges and labels
+CURVES_EVERY = 15           # frames between redraws of the training curves panel
+CURVES_KEPT = 300           # frames of gradient norms the curves panel shows
 
 
 def sparkline(values: list[float], width: int = 40, lo: float | None = None, hi: float | None = None) -> str:
@@ -74,6 +76,11 @@ class PlaygroundStage:
         self.seconds: dict[str, float] = {}
         #: seconds between evaluations of the field while training (0: every frame, as recordings do;
         #: the window: a few a second, so drawing and keys are not held by a 128^3 evaluation)
+        #: (history, {layer: grad norms}) -> RGBA image of the training curves (engine.compute.curves),
+        #: drawn in the corner every CURVES_EVERY frames; None: no panel (set by the window and recordings)
+        self.curves = None
+        self._grad_hist: dict[str, list[float]] = {}
+        self._since_curves = CURVES_EVERY
         self.field_every = 0.0
         self.field_due = False                    # set by a key: evaluate the field this frame
         self._field_at = -np.inf
@@ -184,6 +191,8 @@ class PlaygroundStage:
         self._sync_points()
         t3 = time.perf_counter()
         self._since_weights += 1
+        if self.curves is not None:
+            self._update_curves()
         if s.structure_version != self._versions[0] or self._since_weights >= WEIGHTS_EVERY:
             self._rebuild_network()
         if self.point is not None:
@@ -198,6 +207,16 @@ class PlaygroundStage:
         self.seconds = {"train": t1 - t0, "field": t2 - t1, "upload": t3 - t2}
         self.renderer.set_hud(self.hud_lines(self.keys))
         self.frames += 1
+
+    def _update_curves(self) -> None:
+        for name, v in self.session.trainer.dynamics.grad_norm.items():
+            hist = self._grad_hist.setdefault(name, [])
+            hist.append(v)
+            del hist[:-CURVES_KEPT]
+        self._since_curves += 1
+        if self._since_curves >= CURVES_EVERY:
+            self._since_curves = 0
+            self.renderer.set_panel(self.curves(self.session.trainer.history, self._grad_hist))
 
     def draw(self, camera: Camera | None = None) -> None:
         self.renderer.draw(camera or self.camera)

@@ -298,3 +298,29 @@ def test_the_window_evaluates_the_field_a_few_times_a_second_and_at_once_after_a
         assert len(calls) == 3 and st.field.field_version == version + 1
     finally:
         st.release()
+
+
+def test_the_training_curves_are_plotted_in_the_corner(ctx):
+    """With curves set (the window, recordings), the loss and gradient-norm curves are a picture in
+    the bottom-right corner: its orange (train) and blue (test) lines are there."""
+    from engine.compute.curves import COLOURS, curves_image
+    from engine.render.passes.panel import PanelPass
+    from engine.render.playground_stage import CURVES_EVERY, PlaygroundStage
+    s = PlaygroundSession(dataset="circles", layers=[4], seed=0, resolution=32)
+    st = PlaygroundStage(s, (640, 480))
+    try:
+        st.curves = curves_image
+        for _ in range(CURVES_EVERY + 1):
+            st.frame()
+        assert st.renderer.pass_of(PanelPass).size != (0, 0)
+        st.renderer.set_hud(None)
+        st.draw()
+        img = st.read_pixels().astype(int)
+        x0, y0, x1, y1 = st.renderer.pass_of(PanelPass).rect((640, 480))
+        corner = img[480 - y1:480 - y0, x0:x1]
+        for colour in COLOURS.values():
+            rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+            assert (np.abs(corner - rgb).max(axis=2) < 40).sum() > 30, colour
+        assert curves_image([]) is None
+    finally:
+        st.release()
