@@ -9,12 +9,13 @@ and ``--generate`` writes Python-documentation-like text.
     .venv/bin/python scripts/train_pydoc_gpt.py            # ~45 min on one CPU core
     .venv/bin/python scripts/train_pydoc_gpt.py --copy-steps 20 --steps 50 --out /tmp/x.safetensors   # a quick check
 
-Two phases. First ``--copy-steps`` of copying practice: rows of random printable bytes, each stretch
-shown again after a gap of text, so the only way to predict the second showing is to find the first
-by its content -- this is where the induction heads form (trained on the text alone, or with repeats
-mixed into a few rows, none formed at this size in 3000-4000 steps; docs/pydoc-gpt.md). Then
-``--steps`` on the text, with a share of each batch still such copying rows (so the heads stay) and a
-share of text windows shown twice.
+Two phases. First ``--copy-steps`` of copying practice: stretches of bytes each shown twice -- right
+away at first, then (the last ``--gap-steps``) random printable stretches shown again after a gap of
+text, so the only way to predict the second showing is to find the first by its content. This is
+where the induction heads form (on the text alone, with repeats mixed into a few rows, or with gapped
+repeats from the start, none formed at this size in 2500-4000 steps; docs/pydoc-gpt.md). Then
+``--steps`` on the text, with a share of each batch still gapped copying rows (so the heads stay) and
+a share of text windows shown twice.
 
 Writes the weights (safetensors, the config and training figures in its metadata) and prints train /
 held-out loss (nats per byte), the previous-token and induction scores of every head, and a greedy sample.
@@ -46,16 +47,28 @@ def encode(text: str) -> torch.Tensor:
     return torch.tensor(list(text.encode("utf-8")), dtype=torch.int64) + BYTE_OFFSET
 
 
-def copy_row(data: torch.Tensor, ctx: int, gen: torch.Generator) -> torch.Tensor:
-    """Random printable stretches (8-63 bytes), each shown again after 0-128 bytes of text."""
+def copy_row(data: torch.Tensor, ctx: int, gen: torch.Generator, gapped: bool = True) -> torch.Tensor:
+    """Stretches each shown twice. ``gapped``: random printable stretches (8-63 bytes), shown again
+    after 0-128 bytes of text; else stretches of 6-39 bytes (a third of them text, the rest random)
+    shown again right away -- the easier task the copying starts from."""
     parts, n = [], 0
     while n < ctx:
-        length = int(torch.randint(8, 64, (1,), generator=gen))
-        gap = int(torch.randint(0, 129, (1,), generator=gen))
-        stretch = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (length,), generator=gen)
-        s = int(torch.randint(0, len(data) - gap, (1,), generator=gen))
-        parts += [stretch, data[s:s + gap], stretch]
-        n += 2 * length + gap
+        if gapped:
+            length = int(torch.randint(8, 64, (1,), generator=gen))
+            gap = int(torch.randint(0, 129, (1,), generator=gen))
+            stretch = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (length,), generator=gen)
+            s = int(torch.randint(0, len(data) - gap, (1,), generator=gen))
+            parts += [stretch, data[s:s + gap], stretch]
+            n += 2 * length + gap
+        else:
+            length = int(torch.randint(6, 40, (1,), generator=gen))
+            if torch.rand(1, generator=gen).item() < 0.3:
+                s = int(torch.randint(0, len(data) - length, (1,), generator=gen))
+                stretch = data[s:s + length]
+            else:
+                stretch = torch.randint(BYTE_OFFSET + 32, BYTE_OFFSET + 127, (length,), generator=gen)
+            parts += [stretch, stretch]
+            n += 2 * length
     return torch.cat(parts)[:ctx]
 
 
@@ -125,7 +138,9 @@ def sample(model, prompt: str, n: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=3000, help="steps on the text (second phase)")
-    ap.add_argument("--copy-steps", type=int, default=2500, help="steps of copying practice first (induction heads)")
+    ap.add_argument("--copy-steps", type=int, default=3000, help="steps of copying practice first (induction heads)")
+    ap.add_argument("--gap-steps", type=int, default=500,
+                    help="the last of those with text between the two showings (the first: adjacent)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate on the text")
     ap.add_argument("--copy-lr", type=float, default=1e-3, help="learning rate of the copying practice")
@@ -162,7 +177,11 @@ def main() -> int:
         return args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))
 
     gen = torch.Generator().manual_seed(args.seed)
-    practice = (torch.stack([copy_row(train, ctx, gen) for _ in range(args.batch)]) for _ in iter(int, 1))
+    adjacent_until = args.copy_steps - args.gap_steps
+
+    def practice(step: int) -> torch.Tensor:
+        return torch.stack([copy_row(train, ctx, gen, gapped=step >= adjacent_until) for _ in range(args.batch)])
+
     reading = batches(train, args.batch, ctx, gen, args.copy_frac, args.synth_frac)
     t0 = time.time()
     log = []
@@ -170,7 +189,7 @@ def main() -> int:
     bar = tqdm(range(total), desc="training pydoc-gpt", unit="step")
     for step in bar:
         copying = step < args.copy_steps
-        x = next(practice if copying else reading)
+        x = practice(step) if copying else next(reading)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
             g["weight_decay"] = 0.0 if copying else 0.1

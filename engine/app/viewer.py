@@ -37,7 +37,8 @@ class Viewer:
             self.controls.nearest = lambda p: float(np.sqrt(((centers - p) ** 2).sum(axis=1)).min())
         cam = scene.camera                                # H flies back here
         self.home = (cam.position.copy(), cam.position + cam.forward * max(float(np.linalg.norm(hi - lo)), 1.0))
-        self.show_keys = True                             # F1: the key hints at the bottom of the HUD
+        # F1: the key hints at the bottom of the HUD; off at first in a small window, where they would crowd it
+        self.show_keys = self.window.framebuffer_size[1] >= 600
         self.screenshot_dir = Path(screenshot_dir)
         self.path_keys = PathBuilder(scene, out=path_out, base=scene_source,  # K adds, J saves (with the input)
                                      input_spec=input_spec)
