@@ -6,7 +6,7 @@ trained on the Python language reference that ships with every Python (``pydoc_d
 download is needed. Learned heads (previous-token, induction) make its attention maps worth looking at
 and ``--generate`` writes Python-documentation-like text.
 
-    .venv/bin/python scripts/train_pydoc_gpt.py            # ~45 min on one CPU core
+    .venv/bin/python scripts/train_pydoc_gpt.py            # ~55 min on one CPU core
     .venv/bin/python scripts/train_pydoc_gpt.py --copy-steps 20 --steps 50 --out /tmp/x.safetensors   # a quick check
 
 Two phases. First ``--copy-steps`` of copying practice: stretches of bytes each shown twice -- right
