@@ -46,6 +46,8 @@ def test_input_shapes_beyond_memory_are_one_line(args, needle):
 
 def test_fps_zero_is_refused_not_replaced(tmp_path):
     one_line_error(run("record", "mlp", "--fps", "0", "-o", str(tmp_path / "f.mp4")), "--fps 0")
+    one_line_error(run("record", "scenes/playground_circles.toml", "--fps", "0", "-o", str(tmp_path / "p.mp4")),
+                   "--fps 0")
 
 
 @pytest.mark.parametrize("duration", ["inf", "nan", "1e12", "0"])

@@ -73,11 +73,13 @@ def record_playground_command(args, spec) -> int:
     out = Path(args.output or f"out/{name}.mp4")
     check_output(out, args.force, (".mp4", ".gif"))
     size = args.size or parse_size(spec.render.get("size", "1280x720"))
-    fps = args.fps or 30
+    fps = args.fps if args.fps is not None else 30
     duration = args.duration if args.duration is not None else 6.0
-    if not duration > 0 or not 1 <= fps <= 240:
+    from engine.scene.path import MAX_SECONDS
+    if not 0 < duration <= MAX_SECONDS or not 1 <= fps <= 240:
         from engine.errors import NeuroscapeError
-        raise NeuroscapeError(f"--duration {duration} / --fps {fps} out of range: use seconds > 0 and 1..240 fps")
+        raise NeuroscapeError(f"--duration {duration} / --fps {fps} out of range: use seconds in (0, "
+                              f"{MAX_SECONDS:.0f}] and 1..240 fps")
     session = PlaygroundSession(config_from_table(spec.playground, spec.path.parent if spec.path else None))
     print(f"recording playground {session.data.name} ({session.model_name}) ...", file=sys.stderr, flush=True)
     frames = record_playground(session, out, size=size, fps=fps, duration=duration,

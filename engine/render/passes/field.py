@@ -24,7 +24,7 @@ LEVELS = (0.5, 0.2, 0.8, -1.0)        # decision boundary, then confidence shell
 ALPHAS = (0.55, 0.22, 0.22, 0.0)
 UNIT_BRICKS = UNIT_FAR                # (no slab's far pyramid is bound while fields draw)
 SOFTWARE_SCALE = 0.5                  # shells marched at this share of each side on software GL
-MOVING_SCALE = 0.6                    # and this share of that while the camera moves
+MOVING_SCALE = 0.4                    # and this share of that while the camera moves
 BRICK = 8                             # texels a side of the min/max bricks rays skip when no shell is inside
 
 
