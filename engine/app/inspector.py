@@ -200,24 +200,14 @@ class Inspector:
         return out
 
     def top_classes(self, picked: Pick, k: int = 5) -> list[str]:
-        """A classifier's output layer picked: its top-``k`` classes by softmax, with names where the
-        session has them."""
+        """A classifier's output layer picked: its top-``k`` classes (the session's), named where the
+        model has names."""
         sess = self.session
         if sess is None or getattr(sess, "output_id", None) != picked.slab.layer_id:
             return []
-        from engine.compute.unmosaic import SceneValues
-        try:
-            v = np.asarray(SceneValues(self.scene, sess)[picked.slab.layer_id], np.float64).reshape(-1)
-        except KeyError:
-            return []
-        if not len(v) or not np.isfinite(v).all():
-            return []
-        p = np.exp(v - v.max())
-        p /= p.sum()
-        names = getattr(sess, "categories", None) or []
-        top = np.argsort(-p)[:k]
-        return ["top classes:"] + [f"  {p[c]:6.1%}  {int(c):>4}  {names[c] if c < len(names) else ''}".rstrip()
-                                   for c in top]
+        top = sess.top_classes(k)
+        return ["top classes:"] + [f"  {p:6.1%}  {c:>4}  {name if name != str(c) else ''}".rstrip()
+                                   for c, name, p in top] if top else []
 
     def _inspect(self, picked: Pick | None) -> Inspection:
         out = Inspection()

@@ -42,19 +42,27 @@ class LiveSession:
         self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
         return frame
 
-    def prediction(self) -> str | None:
-        """"prediction: NAME (p)" -- the top class of a classifier's output in the last frame, by softmax."""
-        lf = self.last.layers.get(self.output_id) if self.output_id is not None and self.last is not None else None
-        if lf is None or lf.values is None:
-            return None
-        v = np.asarray(lf.values, np.float64).reshape(-1)
+    def top_classes(self, k: int = 5) -> list[tuple[int, str, float]]:
+        """(class, name, probability) of the ``k`` likeliest classes of a classifier's output in the last
+        frame, by softmax of its values as the model made them (decoded like every shown layer's)."""
+        if self.output_id is None or self.last is None or self.output_id not in self.last.layers:
+            return []
+        from engine.compute.unmosaic import SceneValues
+        try:
+            v = np.asarray(SceneValues(self.scene, self)[self.output_id], np.float64).reshape(-1)
+        except KeyError:
+            return []
         if not len(v) or not np.isfinite(v).all():
-            return None
+            return []
         p = np.exp(v - v.max())
         p /= p.sum()
-        k = int(p.argmax())
-        name = self.categories[k] if self.categories and k < len(self.categories) else str(k)
-        return f"prediction: {name} ({p[k]:.0%})"
+        names = self.categories or []
+        return [(int(c), names[c] if c < len(names) else str(int(c)), float(p[c])) for c in np.argsort(-p)[:k]]
+
+    def prediction(self) -> str | None:
+        """"prediction: NAME (p)" -- the top class of a classifier's output in the last frame."""
+        top = self.top_classes(1)
+        return f"prediction: {top[0][1]} ({top[0][2]:.0%})" if top else None
 
     def reveal_rank(self, t: int) -> int | None:
         """Highest rank shown at frame ``t`` in pulse mode (None: all)."""
