@@ -138,6 +138,19 @@ def _keys_k_and_j(env, out):
 HIGHLIGHT = np.array([255, 230, 38])           # engine/colormaps/palette.HIGHLIGHT_POSITIVE, 8 bit
 
 
+def _shoot(env, folder, message, seconds: float = 90):
+    """Press P until a new screenshot is in ``folder`` (a key press sent while the window is still being
+    mapped can be lost); returns it, complete (written under another name, then renamed)."""
+    shots = lambda: sorted(p for p in folder.glob("*.png") if not p.name.endswith(".partial.png"))  # noqa: E731
+    before = len(shots())
+    deadline = time.time() + seconds
+    while time.time() < deadline:                          # (a loaded machine: minutes)
+        xdo(env, "key", "p")
+        if wait_for(lambda: len(shots()) > before, 30):
+            return shots()[before]
+    raise AssertionError(message)
+
+
 def _two_shots(env, tmp_path, args, between):
     """Run the viewer, screenshot, do ``between()``, screenshot again; returns both images."""
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "view", *args, "--screenshot-dir", str(tmp_path),
@@ -146,14 +159,10 @@ def _two_shots(env, tmp_path, args, between):
     try:
         assert wait_for_window(env, proc), proc.stderr.read() if proc.poll() is not None else "no window"
         xdo(env, "mousemove", "400", "300")
-        shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
-        xdo(env, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 1, 90), "no first screenshot"     # (a loaded machine: minutes)
+        first = _shoot(env, tmp_path, "no first screenshot")
         between()
-        xdo(env, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 2, 90), "no second screenshot"
-        time.sleep(0.3)
-        images = [np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in shots()[:2]]
+        second = _shoot(env, tmp_path, "no second screenshot")
+        images = [np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in (first, second)]
         xdo(env, "key", "Escape")
         assert proc.wait(30) == 0
         return images
