@@ -158,8 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live_args(b)
     _add_record_args(b, "video file; default out/<scene>-bench-<time>.mp4 (report: same name, .json)")
     from engine.app.playground_cli import add_playground_args
+    from engine.app.keys import PLAYGROUND_KEYS
     add_playground_args(sub.add_parser("playground", help="train a small classifier live and watch its decision "
-                                                          "surface form in 3D"), size_arg)
+                                                          "surface form in 3D", epilog=keys_help(PLAYGROUND_KEYS),
+                                       formatter_class=argparse.RawDescriptionHelpFormatter), size_arg)
     from engine.cli_embed import add_embed_args
     e = sub.add_parser("embed", help="a layer's representations of a whole dataset as a 3D point cloud beside it")
     _add_model_args(e)
@@ -258,10 +260,30 @@ def _cmd_playground(args) -> int:
     return cmd_playground(args)
 
 
+def _load_for_view(spec, args, stage):
+    """(loaded, HUD notes, extra keys) of `view`: runs in the loading screen's thread (no GL)."""
+    from engine.pipeline import load
+    loaded = load(spec, _live(args), ring=3, stage=stage)
+    keys = None
+    if args.compare_weights and Path(args.compare_weights).is_dir() and not (args.explain or args.compare_input):
+        from engine.analysis import timeline_loaded
+        stage("reading the checkpoints")
+        timeline = timeline_loaded(loaded, args.compare_weights)
+        notes = timeline.show(-1)
+        keys = {"COMMA": lambda: timeline.step(-1), "PERIOD": lambda: timeline.step(1)}
+    else:
+        if any((args.explain, args.compare_input, args.compare_weights, args.uncertainty, args.ensemble,
+                args.featviz)):
+            stage("computing " + ("the attribution" if args.explain else "feature visualization" if args.featviz
+                                  else "the comparison" if args.compare_input or args.compare_weights
+                                  else "the uncertainty"))
+        notes = _analysis(loaded, args)
+    return loaded, notes, keys
+
+
 def cmd_view(args) -> int:
     from engine.app.viewer import Viewer
     from engine.app.window import require_display
-    from engine.pipeline import load
     spec = _spec(args)
     if spec.playground:                 # scenes/playground_*.toml: the playground's window, as `playground` opens it
         from engine.app.playground_cli import cmd_playground, playground_parser
@@ -270,16 +292,21 @@ def cmd_view(args) -> int:
             args.max_seconds
         return cmd_playground(p)
     require_display()
-    loaded = load(spec, _live(args), ring=3)
+    from engine.app.loading import Cancelled, LoadingScreen
+    from engine.app.window import Window
+    name = str(spec.path.name if spec.path else spec.model)
+    window = Window(f"Loading {name} ...", size=args.size, fullscreen=not args.windowed)   # titled once loaded
+    try:                                # the window shows the loading's progress instead of black
+        loaded, notes, keys = LoadingScreen(window, name).run(
+            lambda stage: _load_for_view(spec, args, stage))
+    except Cancelled as e:
+        window.destroy()
+        _progress(f"neuroscape: {e}")
+        return 0
+    except BaseException:
+        window.destroy()
+        raise
     _say_structure(loaded.graph)
-    keys = None
-    if args.compare_weights and Path(args.compare_weights).is_dir() and not (args.explain or args.compare_input):
-        from engine.analysis import timeline_loaded
-        timeline = timeline_loaded(loaded, args.compare_weights)
-        notes = timeline.show(-1)
-        keys = {"COMMA": lambda: timeline.step(-1), "PERIOD": lambda: timeline.step(1)}
-    else:
-        notes = _analysis(loaded, args)
     session = None if notes is not None else loaded.session     # attribution, contrast: still pictures
     from engine.compute.attribution import categories_for
     from engine.model.registry import canonical_name
@@ -289,7 +316,7 @@ def cmd_view(args) -> int:
                     session=session, model=loaded.model, graph=loaded.graph, notes=notes,
                     path_out=args.path_out, scene_source=str(spec.path) if spec.path else spec.model,
                     example=loaded.example, categories=categories_for(canonical_name(spec.model)), keys=keys,
-                    input_spec=getattr(args, "input", None))
+                    input_spec=getattr(args, "input", None), window=window)
     viewer.run(max_seconds=args.max_seconds)
     return 0
 

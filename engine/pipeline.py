@@ -3,6 +3,7 @@ plus, for live activations, the input source and probe session."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from engine.layout.placement import layout_graph
 from engine.model.graph import LayerGraph
@@ -65,9 +66,18 @@ def input_spec_of(spec: SceneSpec) -> str | None:
     return kind
 
 
-def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> Loaded:
+Stage = Callable[[str], None]
+
+
+def _quiet(_what: str) -> None:
+    pass
+
+
+def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1, stage: Stage | None = None) -> Loaded:
     """Record the spec's model, build its scene and, with live options, its probe session (whose
-    first frame is already in the scene's slabs)."""
+    first frame is already in the scene's slabs). ``stage`` hears what is being done (a viewer's
+    loading screen shows it)."""
+    stage = stage or _quiet
     live = live or LiveOptions()
     if live.input is None:
         live.input = input_spec_of(spec)
@@ -75,10 +85,11 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
         live.generate = int(spec.input["generate"])
         live.temperature = live.temperature or float(spec.input.get("temperature", 0.0))
     if live.generate:
-        return _load_generating(spec, live)
-    model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live))
+        return _load_generating(spec, live, stage)
+    model, example, name, graph = _load_and_record(spec, capture=not live.active, text=_text_of(live), stage=stage)
     if graph.structure_only and live.active:
         _no_values(name)
+    stage(f"laying out {len(graph.layers)} layers")
     scene = scene_from_graph(graph, spec)
     loaded = Loaded(spec, graph, scene, model, example)
     if live.active:
@@ -88,6 +99,7 @@ def load(spec: SceneSpec, live: LiveOptions | None = None, *, ring: int = 1) -> 
                             seed=spec.seed, model=model)
         loaded.session = LiveSession(model, graph, scene, source, live=live.live, norm=live.norm,
                                      log=live.log, pulse=live.pulse, ring=ring)
+        stage(f"first forward pass on {live.input}")
         frame = loaded.session.first_frame()
         if frame.error:
             from engine.model.errors import ModelError
@@ -132,7 +144,7 @@ def _label_tokens(loaded: Loaded, source, input_spec: str | None) -> None:
     add_token_labels(loaded.scene, loaded.graph, token_pieces(encoder, ids))
 
 
-def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
+def _load_generating(spec: SceneSpec, live: LiveOptions, stage: Stage = _quiet) -> Loaded:
     """--generate: the text is written first (a bare KV-cache loop), the scene laid out for all of it,
     and the session steps through it from the prompt (engine/compute/generate.py)."""
     import math
@@ -151,6 +163,7 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
     t = live.temperature
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 100:
         raise InputError(f"--temperature {t!r} must be 0 (greedy) or a positive number up to 100, e.g. 0.8")
+    stage(f"loading {spec.model}")
     model, example, name, _family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
                                                input_dtype=spec.input_dtype, structure=spec.structure)
     from engine.model.structure import is_structure_only
@@ -158,8 +171,10 @@ def _load_generating(spec: SceneSpec, live: LiveOptions) -> Loaded:
         _no_values(name)
     prompt = prompt_for(model, example, spec.model, name, live.input, live.generate)
     chooser = TokenChooser(t, spec.seed)
+    stage(f"writing {live.generate} tokens")
     tokens = generate_tokens(model, prompt.ids, live.generate, chooser)
     ids = torch.tensor([prompt.ids + tokens], dtype=torch.int64)
+    stage("recording its layers")
     graph = record(model, ExampleInputs((), {"input_ids": ids}, "language"), capture=False, name=name)
     scene = scene_from_graph(graph, spec)
     session = GenerationSession(model, graph, scene, prompt.ids, tokens, prompt.decode, chooser=chooser,
@@ -186,12 +201,13 @@ def _text_of(live: LiveOptions) -> str | None:
     return spec[5:] if isinstance(spec, str) and spec.startswith("text:") and not live.live else None
 
 
-def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None):
+def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None, stage: Stage = _quiet):
     """(model, example inputs, name, LayerGraph): the spec's model recorded once on its example --
     resized to ``text``'s length for a language model given a text, so the scene holds all of it."""
     from engine.model.recorder import record
     from engine.model.registry import load_model
 
+    stage(f"loading {spec.model}")
     model, example, name, family = load_model(spec.model, weights=spec.weights, input_shape=spec.input_shape,
                                               input_dtype=spec.input_dtype, structure=spec.structure)
     if hasattr(model, "record_graph"):          # not torch: an ONNX file records itself
@@ -201,6 +217,7 @@ def _load_and_record(spec: SceneSpec, *, capture: bool, text: str | None = None)
         from engine.compute.input_sources.text import text_example
         example = text_example(example, text, spec.model, model) or example
     from engine.model.registry import has_random_weights
+    stage("recording its layers")
     graph = record(model, example, capture=capture, name=name)
     graph.random_weights = spec.weights is None and not graph.structure_only and has_random_weights(spec.model)
     return model, example, name, graph

@@ -1,6 +1,6 @@
-"""The viewer's keys, listed once: the HUD's key hints (F1), `neuroscape view --help` and the README's
-key table come from this list (a test checks that the README shows exactly it). No GL here, so the
-CLI's help stays light."""
+"""The viewer's and the playground's keys, listed once: the HUD's key hints (F1), `neuroscape view
+--help` / `playground --help` and the README's key tables come from these lists (a test checks that the
+README shows exactly them). No GL here, so the CLI's help stays light."""
 from __future__ import annotations
 
 # (key, a few words for the HUD and --help, the README's sentence)
@@ -28,6 +28,32 @@ VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (
     ("P", "screenshot", "screenshot (PNG, `--screenshot-dir`)"),
     ("K / J", "keyframe/save path", "add the current camera as a camera-path keyframe / save the path into a scene "
                                     "file (`<scene>-path.toml` beside the scene, or `--path-out`)"),
+    ("F1", "keys", "these key hints on or off at the bottom of the HUD"),
+    ("F11", "fullscreen", "toggle fullscreen"),
+    ("Esc", "quit", "quit"),
+)
+
+
+PLAYGROUND_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("Space", "pause", "pause / resume training"),
+    ("[ / ]", "lr", "halve / double the learning rate"),
+    ("; / '", "L2", "less / more L2 regularization"),
+    ("B", "batch", "next batch size (Shift+B: previous)"),
+    ("Z / X", "noise", "less / more noise in the data"),
+    ("T", "split", "next test split (Shift+T: previous)"),
+    ("F", "activation", "next activation function"),
+    ("N", "neurons", "add a neuron to the last hidden layer (Shift+N: remove one); the camera frames the new "
+                      "network"),
+    ("Y", "layer", "add a hidden layer (Shift+Y: remove the last one); the camera frames the new network"),
+    ("R", "reset", "reset the weights"),
+    ("C", "class", "next class shown by the field"),
+    ("H", "surface/plane", "height field or flat plane (2D)"),
+    ("U", "entropy", "the entropy field beside the decision field (1 bit where the classifier is unsure)"),
+    ("M", "mesh", "export the p = 0.5 isosurface as OBJ (3D, marching cubes)"),
+    ("drag", "orbit", "orbit around the field and the network; hovering a point shows its activations"),
+    ("mouse wheel", "zoom", "zoom"),
+    ("W A S D", "fly", "move the camera (Q / E: down / up)"),
+    ("P", "screenshot", "screenshot (PNG, `--screenshot-dir`)"),
     ("F1", "keys", "these key hints on or off at the bottom of the HUD"),
     ("F11", "fullscreen", "toggle fullscreen"),
     ("Esc", "quit", "quit"),

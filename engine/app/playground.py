@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
+from engine.app.keys import PLAYGROUND_KEYS, key_hint_lines
 from engine.render.passes.field import FieldPass
-from engine.render.playground_stage import FIELD_CENTER, PlaygroundStage
+from engine.render.playground_stage import PlaygroundStage
 from engine.app.window import Window
 from engine.errors import NeuroscapeError
 
-KEYS = ("Space pause  [ ] lr  ; ' L2  B batch  Z X noise  T split  F activation  N/Shift+N neurons  "
-        "Y/Shift+Y layer  R reset  C class  H surface/plane  U entropy  drag orbit  wheel zoom  WASD fly  P screenshot  Esc quit")
 ACTIVATION_CYCLE = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")
 BATCHES = (1, 4, 8, 16, 32, 64, 128)
 SPLITS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -88,15 +87,16 @@ class PlaygroundApp:
         self.session = session
         self.window = Window("Neuroscape - playground", size=size, fullscreen=fullscreen)
         self.stage = PlaygroundStage(session, self.window.framebuffer_size)
-        self.stage.keys = KEYS
+        self.show_keys = self.window.framebuffer_size[1] >= 600    # F1; off at first in a small window
         self.stage.field_every = FIELD_EVERY_S
         from engine.compute.curves import curves_image
         self.stage.curves = curves_image                 # the loss curves, plotted, bottom right
         self.stage.renderer.pass_of(FieldPass).coarse_while_moving = True
         lo, hi = self.stage.scene.bbox
         self.controls = CameraController(self.stage.camera, float(np.linalg.norm(hi - lo)),
-                                         target=np.asarray(FIELD_CENTER, np.float64))
-        self.controls.toggle_orbit(np.asarray(FIELD_CENTER, np.float64))
+                                         target=self.stage.look_target)
+        self.controls.toggle_orbit(self.stage.look_target)
+        self._framings = self.stage.framings
         self.controls.camera = self.stage.camera
         self.screenshot_dir = Path(screenshot_dir)
         self.screenshots: list[Path] = []
@@ -124,6 +124,9 @@ class PlaygroundApp:
         if key == g.KEY_F11:
             self.window.toggle_fullscreen()
             return
+        if key == g.KEY_F1:
+            self.show_keys = not self.show_keys
+            return
         names = {g.KEY_SPACE: "space", g.KEY_LEFT_BRACKET: "[", g.KEY_RIGHT_BRACKET: "]", g.KEY_SEMICOLON: ";",
                  g.KEY_APOSTROPHE: "'", g.KEY_B: "b", g.KEY_Z: "z", g.KEY_X: "x", g.KEY_T: "t", g.KEY_F: "f",
                  g.KEY_N: "n", g.KEY_Y: "y", g.KEY_R: "r", g.KEY_C: "c", g.KEY_H: "h", g.KEY_U: "u"}
@@ -149,6 +152,13 @@ class PlaygroundApp:
         point = self.stage.pick(o, d)
         if point is not None:
             self.stage.point = point
+
+    def key_lines(self, size: tuple[int, int]) -> list[str]:
+        """The key hints wrapped to the window's width (F1 hides them)."""
+        if not self.show_keys:
+            return ["F1 keys"]
+        from engine.render.passes.hud import font_px
+        return key_hint_lines(max(30, int(0.9 * size[0] / (0.6 * font_px(size)))), PLAYGROUND_KEYS)
 
     def screenshot(self) -> Path:
         from engine.render.png import save_png
@@ -179,7 +189,10 @@ class PlaygroundApp:
         n = 0
         try:
             for size, st.fps in self.window.frames(self.controls, st.renderer, max_seconds, max_frames):
+                st.keys = self.key_lines(size)
                 st.frame()
+                if st.framings != self._framings:      # re-framed (a new layer, U): orbit around that
+                    self._framings, self.controls.target = st.framings, st.look_target
                 st.draw()
                 if self._shot:
                     self._shot = False
@@ -192,4 +205,4 @@ class PlaygroundApp:
         return n
 
 
-__all__ = ["PlaygroundApp", "apply_key", "KEYS"]
+__all__ = ["PlaygroundApp", "apply_key"]

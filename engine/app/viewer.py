@@ -16,6 +16,7 @@ DOUBLE_CLICK_S = 0.35
 CLICK_SLOP_PX = 4
 GENERATE_SECONDS_PER_TOKEN = 0.4   # --generate in the viewer
 FAR_BUDGET_S = 0.03     # per frame, rebuilding far pyramids of live layers (see Renderer.far_budget)
+NOTICE_S = 5.0          # a passing message (saved, mode changed, arrived) leaves the HUD after this long
 
 
 class Viewer:
@@ -23,12 +24,14 @@ class Viewer:
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
                  model=None, graph=None, path_out: str | Path | None = None, scene_source: str | None = None,
                  notes: list[str] | None = None, example=None, categories: list[str] | None = None,
-                 on_point=None, keys: dict | None = None, input_spec: str | None = None) -> None:
+                 on_point=None, keys: dict | None = None, input_spec: str | None = None,
+                 window: Window | None = None) -> None:
         from engine.scene.path import PathBuilder
         from engine.render.renderer import Renderer
 
         self.scene = scene
-        self.window = Window(f"Neuroscape - {scene.title}", size=size, fullscreen=fullscreen)
+        self.window = window or Window(f"Neuroscape - {scene.title}", size=size, fullscreen=fullscreen)
+        self.window.glfw.set_window_title(self.window.handle, f"Neuroscape - {scene.title}")
         self.renderer = Renderer(scene, self.window.framebuffer_size, samples=samples)
         lo, hi = scene.bbox
         self.controls = CameraController(scene.camera, float(np.linalg.norm(hi - lo)), target=(lo + hi) / 2)
@@ -44,6 +47,7 @@ class Viewer:
                                      input_spec=input_spec)
         self.picked: Pick | None = None
         self.status = ""
+        self._notice: tuple[str, float] | None = None   # (message, when it goes)
         self.frames = 0
         self.fps = 0.0
         self.screenshots: list[Path] = []
@@ -108,7 +112,7 @@ class Viewer:
             self._screenshot_pending = True
         elif key == g.KEY_O:
             target = self.picked.slab.center if self.picked and self.picked.slab is not None else None
-            self.status = f"{self.controls.toggle_orbit(target)} mode"
+            self.notice(f"{self.controls.toggle_orbit(target)} mode")
         elif key == g.KEY_L:
             self.scene.show_labels = not self.scene.show_labels
         elif key == g.KEY_G:
@@ -124,12 +128,12 @@ class Viewer:
             self.status = self.explainer.cycle() if self.explainer is not None else \
                 "X: attribution needs a PyTorch model with weights and an input"
         elif key == g.KEY_K:
-            self.status = self.path_keys.add(self.scene.camera, time.monotonic())
+            self.notice(self.path_keys.add(self.scene.camera, time.monotonic()))
         elif key == g.KEY_J:
             from engine.errors import NeuroscapeError
             try:
                 saved = self.path_keys.save()
-                self.status = f"camera path saved to {saved}"
+                self.notice(f"camera path saved to {saved}")
                 print(f"camera path: {saved}", flush=True)
             except NeuroscapeError as e:
                 self.status = str(e)
@@ -203,6 +207,11 @@ class Viewer:
             self._panel = got.panel
             self.renderer.set_panel(got.panel)
 
+    def notice(self, message: str) -> None:
+        """A status line that clears itself (a pick's description stays until the next click)."""
+        self.status = message
+        self._notice = (message, time.monotonic() + NOTICE_S)
+
     # ---- loop --------------------------------------------------------------------------
     def screenshot(self) -> Path:
         from engine.render.png import save_png
@@ -211,7 +220,7 @@ class Viewer:
         path = self.screenshot_dir / f"neuroscape-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots):03d}.png"
         save_png(self.renderer.read_pixels(), path)
         self.screenshots.append(path)
-        self.status = f"saved {path}"
+        self.notice(f"saved {path}")
         print(f"screenshot: {path}", flush=True)
         return path
 
@@ -221,7 +230,8 @@ class Viewer:
         pos = ", ".join(f"{v:.1f}" for v in s.camera.position)
         lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
                  f"{s.edge_count:,} edges",
-                 f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})", self.status, *self.notes]
+                 f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})   labels {'on' if s.show_labels else 'off'}   "
+                 f"edges {'on' if s.show_edges else 'off'}", *([self.status] if self.status else []), *self.notes]
         if self.explainer is not None:
             lines.extend(self.explainer.lines)
         if self.session is not None:
@@ -240,7 +250,6 @@ class Viewer:
         lines.extend(self.inspect_lines)
         if self.model_error:
             lines.append(f"MODEL ERROR: {self.model_error}")
-        lines.append(f"labels {'on' if s.show_labels else 'off'}   edges {'on' if s.show_edges else 'off'}")
         if self.show_keys:
             from engine.render.passes.hud import font_px
             fb = self.window.framebuffer_size
@@ -275,7 +284,11 @@ class Viewer:
                     status = self.explainer.poll(self.renderer)
                     self.status = status or self.status
                 if self.status.startswith("flying") and not self.controls.flying:
-                    self.status = self.status.replace("flying home", "home").replace("flying to ", "at ")
+                    self.notice(self.status.replace("flying home", "home").replace("flying to ", "at "))
+                if self._notice is not None and self._notice[1] < time.monotonic():
+                    if self.status == self._notice[0]:
+                        self.status = ""
+                    self._notice = None
                 lines = self.hud_lines()
                 if lines != hud:
                     self.renderer.set_hud(lines)

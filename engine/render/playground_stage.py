@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.scene.camera import Camera
 from engine.scene.nodes import DecisionField, Label
-from engine.scene.playground import framing_camera, network_scene
+from engine.scene.playground import framing_box, framing_camera, network_scene
 
 FIELD_CENTER = (0.0, 0.0, 0.0)
 FIELD_HALF = 2.0
@@ -62,13 +62,15 @@ class PlaygroundStage:
         self.camera: Camera = self.scene.camera
         self.renderer = Renderer(self.scene, size, samples=samples)
         self._show_weights(weights)
+        self.entropy = None
+        self._frame_camera()
         self.paused = False
         self.entropy: DecisionField | None = None  # U: the classifier's entropy, beside the decision field
         self.entropy_labels: list[Label] = []
         self.point: np.ndarray | None = None      # data coordinates of the probed point
         self.point_p: float | None = None
         self.status = ""
-        self.keys: str | None = None              # help line at the bottom of the HUD
+        self.keys: list[str] | None = None        # key hint lines at the bottom of the HUD
         self.frames = 0
         self.fps = 0.0
         self._versions = (session.structure_version, -1)
@@ -121,8 +123,12 @@ class PlaygroundStage:
 
     def _frame_camera(self) -> None:
         boxes = [(self.field.center, FIELD_HALF)] + ([(self.entropy.center, FIELD_HALF)] if self.entropy else [])
-        cam = framing_camera(self.scene, *boxes[0], extra=boxes[1:])
+        size = self.renderer.size
+        cam = framing_camera(self.scene, *boxes[0], extra=boxes[1:], aspect=size[0] / size[1])
         self.camera.position, self.camera.yaw, self.camera.pitch = cam.position, cam.yaw, cam.pitch
+        lo, hi = framing_box(self.scene, *boxes[0], extra=boxes[1:])
+        self.look_target = (lo + hi) / 2          # what the camera looks at: the window orbits around it
+        self.framings = getattr(self, "framings", 0) + 1
 
     # ------------------------------------------------------------------ sync
     def _show_weights(self, weights: list) -> None:
@@ -148,6 +154,7 @@ class PlaygroundStage:
             elif name in dyn.dead_share:
                 lb.text += f"  dead {dyn.dead_share[name]:.0%}"
         weights = _take_weight_edges(scene)
+        reshaped = s.structure_version != self._versions[0]
         scene.add(self.field)
         if self.entropy is not None:
             scene.add(self.entropy)
@@ -157,6 +164,8 @@ class PlaygroundStage:
         self.renderer.rebuild()
         self._show_weights(weights)
         self._versions = (s.structure_version, self._versions[1])
+        if reshaped:                               # Y / N: the camera frames the new network whole
+            self._frame_camera()
         self._since_weights = 0
 
     def _sync_points(self) -> None:
@@ -254,7 +263,7 @@ class PlaygroundStage:
         return np.clip(pts[len(pts) // 2], -1, 1)
 
     # ------------------------------------------------------------------ HUD
-    def hud_lines(self, keys: str | None = None) -> list[str]:
+    def hud_lines(self, keys: list[str] | None = None) -> list[str]:
         s, c, tr = self.session, self.session.config, self.session.trainer
         d = s.data
         src = f"csv {d.name}" if c.csv else d.name
@@ -271,8 +280,9 @@ class PlaygroundStage:
             tl, te = [x.train_loss for x in h], [x.test_loss for x in h]
             both = [v for v in tl[-48:] + te[-48:] if np.isfinite(v)]
             lo, hi = (min(both), max(both)) if both else (0.0, 1.0)
-            lines.append(f"train {sparkline(tl, 48, lo, hi)}")
-            lines.append(f"test  {sparkline(te, 48, lo, hi)}")
+            if self.curves is None:               # (else plotted, with axes, in the corner)
+                lines.append(f"train {sparkline(tl, 48, lo, hi)}")
+                lines.append(f"test  {sparkline(te, 48, lo, hi)}")
             if tr.overfitting():
                 lines.append("WARNING: test loss rising while train loss falls (overfitting): add L2, noise or data")
             if not np.isfinite(last.train_loss):
@@ -295,7 +305,7 @@ class PlaygroundStage:
         if self.status:
             lines.append(self.status)
         if keys:
-            lines.append(keys)
+            lines.extend(keys)
         return lines
 
     def release(self) -> None:

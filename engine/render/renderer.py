@@ -192,9 +192,9 @@ class Renderer:
             GL.glFinish()
 
     # ------------------------------------------------------------------ overlays
-    def set_hud(self, lines: list[str] | None) -> None:
-        """Text lines drawn top-left over the frame; re-rendered only when they change."""
-        self.pass_of(HudPass).set(lines, self.size)
+    def set_hud(self, lines: list[str] | None, centered: bool = False) -> None:
+        """Text lines drawn top-left (or centred) over the frame; re-rendered only when they change."""
+        self.pass_of(HudPass).set(lines, self.size, centered)
 
     def set_highlight(self, positions: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Line segments drawn bright and thick on top of the frame: (2N, 3) endpoints, optional

@@ -75,6 +75,20 @@ class Camera:
         far = d * 1.1
         return replace(self, position=self.position.copy(), far=far, near=max(self.near, far * 1e-6))
 
+    def framing(self, corners: np.ndarray, aspect: float, margin: float = 0.9) -> "Camera":
+        """A copy looking the same way, moved along its view axis to the nearest point from which all of
+        ``corners`` (N, 3) fit in the picture (``margin`` of the half-width/height kept)."""
+        from dataclasses import replace
+        pts = np.asarray(corners, np.float64).reshape(-1, 3)
+        mid = (pts.min(axis=0) + pts.max(axis=0)) / 2
+        rel = pts - mid
+        ty = np.tan(np.radians(self.fov) / 2) * margin
+        tx = ty * max(float(aspect), 1e-3)
+        depth = rel @ self.forward
+        dist = float(np.max(np.maximum(depth + np.abs(rel @ self.right) / tx, depth + np.abs(rel @ self.up) / ty)))
+        dist = max(dist, float(depth.max()) + 2 * self.near, 1e-3)
+        return replace(self, position=mid - self.forward * dist)
+
     def focal_px(self, viewport_h: int) -> float:
         """Pixels per world unit at distance 1 (for level-of-detail decisions)."""
         return viewport_h / (2 * np.tan(np.radians(self.fov) / 2))

@@ -43,18 +43,30 @@ def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: f
     return scene
 
 
-def framing_camera(scene: Scene, field_center, field_half: float, extra: list | None = None) -> Camera:
-    """A camera above and in front of the field and the network, looking at their middle; ``extra``
-    (center, half) boxes are framed too (the entropy field beside the decision field)."""
+def framing_box(scene: Scene, field_center, field_half: float, extra: list | None = None) -> tuple:
+    """(lo, hi) corners around the field, the ``extra`` (center, half) boxes, the network and its labels."""
     lo, hi = scene.bbox
     for c, h in [(field_center, field_half)] + list(extra or []):
         c = np.asarray(c, np.float64)
         lo = np.minimum(lo, c - h)
         hi = np.maximum(hi, c + h)
+    for lb in scene.labels:          # labels run right of their anchor, about 0.6 of their height a character
+        p = np.asarray(lb.position, np.float64)
+        lo = np.minimum(lo, p)
+        hi = np.maximum(hi, p + np.array([0.6 * lb.height * len(lb.text), lb.height, 0.0]))
+    return lo, hi
+
+
+def framing_camera(scene: Scene, field_center, field_half: float, extra: list | None = None,
+                   aspect: float = 16 / 9) -> Camera:
+    """A camera above and in front of the field and the network, looking at the middle of their
+    framing_box from as near as shows all of it in an ``aspect`` picture."""
+    lo, hi = framing_box(scene, field_center, field_half, extra)
     mid = (lo + hi) / 2
     span = float(np.max(hi - lo))
-    cam = Camera(position=mid + np.array([0.0, 0.55, 1.0]) * span * 0.95)
-    return cam.look_at(mid)
+    cam = Camera(position=mid + np.array([0.0, 0.55, 1.0]) * span * 0.95).look_at(mid)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    return cam.framing(corners, aspect)
 
 
-__all__ = ["network_scene", "translate", "framing_camera"]
+__all__ = ["network_scene", "translate", "framing_box", "framing_camera"]

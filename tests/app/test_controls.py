@@ -76,11 +76,15 @@ def test_flying_is_slower_near_geometry():
 def test_keys_are_listed_once_for_the_hud_help_and_readme():
     from pathlib import Path
 
-    from engine.app.keys import VIEWER_KEYS, key_hint_lines, keys_help, readme_table
+    from engine.app.keys import PLAYGROUND_KEYS, VIEWER_KEYS, key_hint_lines, keys_help, readme_table
+    from engine.cli import build_parser
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert readme_table() in readme                          # the README's table is this list, verbatim
-    for width in (40, 80, 200):
-        lines = key_hint_lines(width)
-        assert all(len(line) <= width for line in lines)
-        assert sum(line.count("  ") + 1 for line in lines) == len(VIEWER_KEYS)
-    assert all(k in keys_help() for k, _, _ in VIEWER_KEYS) and "H" in dict((k, s) for k, s, _ in VIEWER_KEYS)
+    for keys, cmd in ((VIEWER_KEYS, "view"), (PLAYGROUND_KEYS, "playground")):
+        assert readme_table(keys) in readme                  # the README's table is this list, verbatim
+        for width in (40, 80, 200):
+            lines = key_hint_lines(width, keys)
+            assert all(len(line) <= width for line in lines)
+            assert sum(line.count("  ") + 1 for line in lines) == len(keys)
+        helptext = build_parser()._subparsers._group_actions[0].choices[cmd].format_help()
+        assert all(k in helptext for k, _, _ in keys) and keys_help(keys) in helptext
+    assert "H" in dict((k, s) for k, s, _ in VIEWER_KEYS) and "F1" in dict((k, s) for k, s, _ in PLAYGROUND_KEYS)

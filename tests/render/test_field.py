@@ -324,3 +324,38 @@ def test_the_training_curves_are_plotted_in_the_corner(ctx):
         assert curves_image([]) is None
     finally:
         st.release()
+
+
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720), (480, 640)])
+def test_a_new_layer_reframes_the_camera_on_the_whole_network(ctx, size):
+    """Y and N grow the network to the right and down; the camera frames field, network and labels again
+    (it ran off the right edge): every corner of what is shown projects inside the picture, and the
+    drawn picture has content near its right half without touching the edges."""
+    from engine.app.playground import apply_key
+    from engine.render.playground_stage import FIELD_CENTER, FIELD_HALF, PlaygroundStage
+    from engine.scene.playground import framing_box
+    s = PlaygroundSession(dataset="circles", layers=[4, 4], seed=0, resolution=32)
+    st = PlaygroundStage(s, size)
+    try:
+        framed = st.framings
+        for _ in range(3):
+            apply_key(s, st, "y")
+            apply_key(s, st, "n")
+        st.frame(train=False)
+        assert len(s.config.layers) == 5 and st.framings > framed
+        lo, hi = framing_box(st.scene, FIELD_CENTER, FIELD_HALF)
+        corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        clip = corners @ st.camera.view_projection(size[0] / size[1]).T
+        ndc = clip[:, :3] / clip[:, 3:]
+        assert (clip[:, 3] > 0).all() and np.abs(ndc[:, :2]).max() <= 0.95
+        assert np.allclose(st.look_target, (lo + hi) / 2)
+        st.renderer.set_hud(None)
+        st.draw()
+        img = st.read_pixels().astype(int)
+        bg = np.median(img.reshape(-1, 3), axis=0)
+        content = np.abs(img - bg).sum(axis=2) > 40
+        rim = max(2, size[0] // 100)
+        assert not content[:, -rim:].any() and not content[-rim:].any(), "the network runs off the picture"
+        assert content[:, size[0] // 2:].sum() > 200, "no network right of the field"
+    finally:
+        st.release()

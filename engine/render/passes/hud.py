@@ -27,15 +27,17 @@ class HudPass(Pass):
         self.image = ImageRect(shared, GL.GL_NEAREST, GL.GL_NEAREST)
         self.lines: list[str] | None = None
         self.font = 0
+        self.centered = False        # a loading screen's panel sits in the middle of the window
 
     @property
     def size(self) -> tuple[int, int]:
         """Pixels of the text panel; (0, 0) when there is none."""
         return self.image.size if self.lines else (0, 0)
 
-    def set(self, lines: list[str] | None, target: tuple[int, int]) -> None:
-        """Show ``lines`` in a ``target``-sized framebuffer."""
+    def set(self, lines: list[str] | None, target: tuple[int, int], centered: bool = False) -> None:
+        """Show ``lines`` in a ``target``-sized framebuffer (top-left, or in the middle)."""
         lines = list(lines or [])
+        self.centered = centered
         font = font_px(target)
         if lines == self.lines and font == self.font:
             return
@@ -50,6 +52,8 @@ class HudPass(Pass):
         tw, th = self.image.size
         x0 = -1.0 + 2.0 * MARGIN / w
         y1 = 1.0 - 2.0 * MARGIN / h
+        if self.centered:
+            x0, y1 = -tw / w, th / h
         self.image.draw((x0, y1 - 2.0 * th / h, x0 + 2.0 * tw / w, y1))
 
     def release(self) -> None:
