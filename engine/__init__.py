@@ -6,6 +6,7 @@ Public API (kept small; see README):
     engine.pipeline.load(spec, LiveOptions(...)) -> Loaded (graph, scene, live session)
     engine.render.render_image(scene, size=(w, h), camera=None) -> np.ndarray (H x W x 3, uint8)
     engine.compute.playground.train_playground(model_or_layers, dataset, steps) -> session
+    engine.show(model_or_scene, input=None, live=False, size=(960, 540)) -> Jupyter widget (or PNG / MP4)
 """
 from engine.model.graph import Layer, LayerGraph, Edge
 
@@ -18,4 +19,10 @@ def record(model, example_inputs=None, **kw):  # thin re-export, imports torch l
     return _record(model, example_inputs, **kw)
 
 
-__all__ = ["Layer", "LayerGraph", "Edge", "record", "__version__"]
+def show(target, **kw):  # thin re-export: Jupyter and GL load only when called
+    """Show a model, scene file, module, graph, scene or playground in a notebook (see engine.notebook)."""
+    from engine.notebook import show as _show
+    return _show(target, **kw)
+
+
+__all__ = ["Layer", "LayerGraph", "Edge", "record", "show", "__version__"]

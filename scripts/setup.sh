@@ -27,7 +27,7 @@ PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
 echo "setup: installing torch and torchvision (a few minutes on a fresh machine)"
 "${PIP[@]}" install torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v '^WARNING: Location' || true
 echo "setup: installing neuroscape and its dependencies"
-"${PIP[@]}" install -e ".[models,onnx,explain,scale,test]" 2>&1 | grep -v '^WARNING: Location' || true
+"${PIP[@]}" install -e ".[models,onnx,explain,scale,notebook,test]" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import engine, torch, torchvision, vispy, OpenGL, glfw" \
   || { echo "setup: the venv is incomplete (see pip's messages above)"; exit 1; }
 echo "$want" > "$stamp"

@@ -11,9 +11,9 @@ import pytest
 
 ENGINE = Path(__file__).resolve().parents[1] / "engine"
 
-# room -> rooms it may import (itself always). "engine" is the package itself (__version__); cli and
-# pipeline are the top-level modules engine/cli.py (with its command modules engine/cli_*.py) and
-# engine/pipeline.py
+# room -> rooms it may import (itself always). "engine" is the package itself (__version__, the lazy
+# record and show); cli, pipeline and notebook are the top-level modules engine/cli.py (with its command
+# modules engine/cli_*.py), engine/pipeline.py and engine/notebook.py (engine.show for Jupyter)
 ALLOWED = {
     "errors": set(),
     "colormaps": {"errors"},
@@ -27,9 +27,11 @@ ALLOWED = {
     "render": {"errors", "colormaps", "layout", "scene"},
     "app": {"errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile"},
     "record": {"engine", "errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline"},
+    "notebook": {"errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline",
+                 "app", "record"},
     "cli": {"engine", "errors", "colormaps", "model", "layout", "scene", "compute", "render", "scenefile", "pipeline",
-            "analysis", "app", "record"},
-    "engine": {"model"},
+            "analysis", "app", "record", "notebook"},
+    "engine": {"model", "notebook"},
 }
 
 

@@ -1,9 +1,19 @@
-"""Frames to PNG files (screenshots, `neuroscape render`)."""
+"""Frames to PNG: files (screenshots, `neuroscape render`) and bytes (pictures in notebooks)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """An (H, W, 3|4) uint8 image as PNG bytes (a notebook's picture of a frame)."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def save_png(img: np.ndarray, path) -> Path:
