@@ -25,6 +25,9 @@ VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (
                          "Grad-CAM -> activations, for the top output on the input shown now; the output explained "
                          "and the top-5 in the HUD (PyTorch models with weights)"),
     (", / .", "checkpoints", "previous / next checkpoint of a `--compare-weights FOLDER` timeline"),
+    ("V", "overview", "the overview strip (bottom left) on or off: every layer in data-flow order, bar height the "
+                      "log of its neurons, colour its kind, a white mark under the layer nearest you (the HUD "
+                      "names it); click a bar to fly there"),
     ("P", "screenshot", "screenshot (PNG, `--screenshot-dir`)"),
     ("K / J", "keyframe/save path", "add the current camera as a camera-path keyframe / save the path into a scene "
                                     "file (`<scene>-path.toml` beside the scene, or `--path-out`)"),

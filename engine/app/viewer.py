@@ -10,6 +10,7 @@ from engine.app.controls import CameraController
 from engine.app.keys import key_hint_lines
 from engine.app.window import Window
 from engine.scene.nodes import Scene
+from engine.scene.overview import OverviewStrip
 from engine.scene.pick import Pick, framing_position, pick
 
 DOUBLE_CLICK_S = 0.35
@@ -42,6 +43,10 @@ class Viewer:
         self.home = (cam.position.copy(), cam.position + cam.forward * max(float(np.linalg.norm(hi - lo)), 1.0))
         # F1: the key hints at the bottom of the HUD; off at first in a small window, where they would crowd it
         self.show_keys = self.window.framebuffer_size[1] >= 600
+        self.strip = OverviewStrip(scene)        # V: every layer in data-flow order, you-are-here, click to fly
+        self.show_strip = len(self.strip) >= 2
+        self._strip_state = None
+        self._flown: int | None = None          # the layer flown to (strip order), the strip's mark until you move
         self.screenshot_dir = Path(screenshot_dir)
         self.path_keys = PathBuilder(scene, out=path_out, base=scene_source,  # K adds, J saves (with the input)
                                      input_spec=input_spec)
@@ -103,11 +108,14 @@ class Viewer:
             self.window.toggle_fullscreen()
         elif key == g.KEY_F1:
             self.show_keys = not self.show_keys
+        elif key == g.KEY_V:
+            self.show_strip = not self.show_strip
         elif key == g.KEY_H:
             if self.controls.mode == "orbit":
                 self.controls.toggle_orbit()
             self.controls.fly_to(*self.home)
             self.status = "flying home"
+            self._flown = None
         elif key == g.KEY_P:
             self._screenshot_pending = True
         elif key == g.KEY_O:
@@ -165,6 +173,15 @@ class Viewer:
     def _click(self, x: float, y: float, double: bool) -> None:
         g = self.window.glfw
         win_w, win_h = g.get_window_size(self.window.handle)
+        fb = self.window.framebuffer_size
+        bar = self.strip.hit(x * fb[0] / max(win_w, 1), y * fb[1] / max(win_h, 1), fb) if self.show_strip else None
+        if bar is not None:                      # a bar of the overview strip: fly to that layer
+            s = self.strip.slabs[bar]
+            dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
+            self.controls.fly_to(dest, s.center)
+            self.status = f"flying to {s.name}"
+            self._flown = bar
+            return
         o, d = self.scene.camera.ray(x, y, (win_w, win_h))
         self.picked = pick(self.scene, o, d)
         self.rollout_on = False
@@ -188,6 +205,7 @@ class Viewer:
             dest = framing_position(s, self.scene.camera.fov, fb[0] / fb[1], self.scene.camera.position)
             self.controls.fly_to(dest, s.center)
             self.status = f"flying to {s.name}"
+            self._flown = self.strip.index_of(s)
 
     def _highlight(self, positions, weights) -> None:
         """Show a pick's segments (None: clear them); a generating session's row outlines pause meanwhile."""
@@ -206,6 +224,24 @@ class Viewer:
         if got.panel is not self._panel:        # cached per layer: upload only on change
             self._panel = got.panel
             self.renderer.set_panel(got.panel)
+
+    def here(self) -> int | None:
+        """The layer you are at (strip order): the one flown to, until the camera is moved by hand."""
+        if self._flown is not None and (self.controls.held or self._moved and self._dragging):
+            self._flown = None
+        if self._flown is not None:
+            return self._flown
+        cam = self.scene.camera
+        return self.strip.nearest(cam.position, cam.forward)
+
+    def _update_strip(self, size: tuple[int, int]) -> None:
+        """Redraw the strip's picture only when the nearest layer, the window size or V changed."""
+        here = self.here() if self.show_strip else None
+        state = (self.show_strip, here, tuple(size))
+        if state == self._strip_state:
+            return
+        self._strip_state = state
+        self.renderer.set_strip(self.strip.image(size, here) if self.show_strip else None, self.strip.rect(size))
 
     def notice(self, message: str) -> None:
         """A status line that clears itself (a pick's description stays until the next click)."""
@@ -231,7 +267,8 @@ class Viewer:
         lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
                  f"{s.edge_count:,} edges",
                  f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})   labels {'on' if s.show_labels else 'off'}   "
-                 f"edges {'on' if s.show_edges else 'off'}", *([self.status] if self.status else []), *self.notes]
+                 f"edges {'on' if s.show_edges else 'off'}" + (f"   at {self.strip.name(here)}" if (
+                     here := self.here()) is not None else ""), *([self.status] if self.status else []), *self.notes]
         if self.explainer is not None:
             lines.extend(self.explainer.lines)
         if self.session is not None:
@@ -289,6 +326,7 @@ class Viewer:
                     if self.status == self._notice[0]:
                         self.status = ""
                     self._notice = None
+                self._update_strip(size)
                 lines = self.hud_lines()
                 if lines != hud:
                     self.renderer.set_hud(lines)

@@ -21,3 +21,10 @@ KERNEL_NEGATIVE = (0.20, 0.55, 1.00)    # conv kernel images: negative weights
 KERNEL_POSITIVE = (1.00, 0.55, 0.15)    # ... positive
 KERNEL_ZERO = (0.08, 0.08, 0.12)        # ... zero: dark, like the scene's diverging map
 KERNEL_GAP = (20, 20, 28, 255)          # RGBA8 background between kernels
+# the overview strip's bars, by layer kind (others: KIND_OTHER)
+KIND_COLORS = {"input": (0.85, 0.85, 0.85), "conv": (0.30, 0.60, 0.95), "linear": (0.95, 0.60, 0.20),
+               "attention": (0.90, 0.30, 0.55), "norm": (0.45, 0.75, 0.45), "activation": (0.95, 0.85, 0.30),
+               "pooling": (0.55, 0.45, 0.85), "add": (0.95, 0.45, 0.30), "embedding": (0.35, 0.80, 0.80),
+               "recurrent": (0.75, 0.50, 0.95), "reshape": (0.55, 0.55, 0.60)}
+KIND_OTHER = (0.65, 0.68, 0.75)
+STRIP_HERE = (1.0, 1.0, 1.0)             # the overview strip's you-are-here marker

@@ -14,6 +14,7 @@ from engine.render.passes import Pass, Stage, pass_types
 from engine.render.passes.highlight import HighlightPass
 from engine.render.passes.hud import HudPass
 from engine.render.passes.panel import PanelPass
+from engine.render.passes.strip import StripPass
 from engine.render.png import save_png  # noqa: F401 - also importable from here (README, tests)
 from engine.render.shared import Shared
 from engine.render.slabdata import SlabData
@@ -208,6 +209,11 @@ class Renderer:
     def set_panel(self, image: np.ndarray | None) -> None:
         """An (H, W, 4) uint8 RGBA image drawn in the bottom-right corner (None hides it)."""
         self.pass_of(PanelPass).set(image)
+
+    def set_strip(self, image: np.ndarray | None, rect: tuple[int, int, int, int] | None = None) -> None:
+        """The overview strip: an (H, W, 4) RGBA image at ``rect`` (x0, y0, x1, y1) pixels, origin
+        top-left (None hides it)."""
+        self.pass_of(StripPass).set(image, rect)
 
     # ------------------------------------------------------------------ live layer values
     @property

@@ -292,3 +292,36 @@ def test_viewer_h_flies_home_after_flying_away(xvfb, tmp_path):
     # (below the HUD panel) flying away changed the picture; home is the picture it opened with
     assert np.abs(away - start).mean() > 3 * np.abs(home - start).mean()
     assert np.abs(home - start).mean() < 2.0
+
+
+def test_overview_strip_shows_where_you_are_and_a_click_flies_there(xvfb, tmp_path):
+    """The strip bottom left: coloured bars, a white mark; a click on the last bar flies to the output
+    layer (the picture changes, the mark moves right); V hides the strip."""
+    from engine.colormaps.palette import STRIP_HERE
+    from engine.pipeline import build
+    from engine.scene.overview import OverviewStrip
+    from engine.scenefile import resolve_spec
+    strip = OverviewStrip(build(resolve_spec("cnn"))[1])
+    x0, y0, x1, y1 = strip.rect(SCREEN)
+    white = (np.array(STRIP_HERE) * 255).astype(int)
+
+    def mark(img):                      # columns of the white mark under the bars
+        return np.nonzero((np.abs(img[y1 - 5, x0:x1] - white).sum(axis=1) < 40))[0]
+
+    def click_last_bar():
+        xdo(xvfb, "mousemove", str(x1 - 6), str((y0 + y1) // 2), "click", "1")
+        time.sleep(3.0)                  # the flight takes 0.8 s (slow frames: a few more)
+
+    a, b = _two_shots(xvfb, tmp_path, ["cnn", "--windowed", "--size", f"{SCREEN[0]}x{SCREEN[1]}"], click_last_bar)
+    strip_box = a[y0:y1, x0:x1]
+    assert (strip_box.max(axis=2) > 120).mean() > 0.2, "no bars in the strip"
+    before, after = mark(a), mark(b)
+    assert len(before) and len(after) and after.mean() > before.mean() + (x1 - x0) / 3, (before, after)
+    assert np.abs(a[:y0 - 10] - b[:y0 - 10]).mean() > 3, "the click on the strip did not fly"
+
+    def hide():
+        xdo(xvfb, "key", "v")
+        time.sleep(1.0)
+
+    c, d = _two_shots(xvfb, tmp_path / "v", ["cnn", "--windowed", "--size", f"{SCREEN[0]}x{SCREEN[1]}"], hide)
+    assert len(mark(c)) and not len(mark(d)), "V did not hide the strip"

@@ -13,5 +13,6 @@ from engine.render.passes import cloud  # noqa: F401 - PointCloud nodes
 from engine.render.passes import highlight  # noqa: F401 - overlay: highlighted segments
 from engine.render.passes import hud  # noqa: F401 - overlay: HUD text
 from engine.render.passes import panel  # noqa: F401 - overlay: image panel
+from engine.render.passes import strip  # noqa: F401 - overlay: the overview strip
 
 __all__ = ["Pass", "Stage", "pass_types", "register_pass", "unregister_pass"]
