@@ -1,13 +1,15 @@
 """What the viewer shows about a pick beyond its name and value: the picked neuron's strongest
 incoming contributions (HUD lines + highlighted segments from the source neurons), for a conv
-layer its kernels as an image panel, and for an attention map of a labelled text its head view
-(engine/scene/headview.py). Plain data (no GL); torch work is in engine/compute."""
+layer its kernels as an image panel (under the layer's activation histogram, shown for every layer),
+and for an attention map of a labelled text its head view (engine/scene/headview.py). Plain data (no
+GL); torch work is in engine/compute."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.app.histogram import histogram_image, stack
 from engine.compute.unmosaic import SceneValues
 from engine.model.graph import LayerGraph
 from engine.scene.headview import attention_cell, head_view_segments
@@ -16,6 +18,7 @@ from engine.scene.pick import Pick
 from engine.scene.tokens import head_view_points
 
 TOP_K = 6
+SHOWN_ATTRS = ("kernel_size", "stride", "padding", "dilation", "groups", "heads", "num_heads", "p")
 ROW_WEIGHT = 0.5        # a token's query rows outlined in the maps: half-strength highlight
 
 
@@ -197,7 +200,28 @@ class Inspector:
         if picked is not None:
             self._token_row(picked, out)
             out.lines[:0] = self.top_classes(picked)
+            op = self.layer_line(picked)
+            if op:
+                out.lines.insert(0, op)
+            out.panel = stack(self.histogram(picked), out.panel)
         return out
+
+    def layer_line(self, picked: Pick) -> str:
+        """The picked layer's op, parameters and the attributes that shape it (kernel, stride, ...)."""
+        layer = self._layers.get(picked.slab.layer_id)
+        if layer is None:
+            return ""
+        attrs = [f"{k} {'x'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in layer.attrs.items()
+                 if k in SHOWN_ATTRS and v not in (None, 1, (1, 1), 0, (0, 0))]
+        return "   ".join([layer.op, f"{layer.params:,} parameters", *attrs])
+
+    def histogram(self, picked: Pick) -> np.ndarray | None:
+        """The picked layer's activation histogram (the values shown now), the neuron's value marked."""
+        try:
+            values = SceneValues(self.scene, self.session)[picked.slab.layer_id]
+        except (KeyError, IndexError, ValueError):
+            return None
+        return histogram_image(values, self.value_of(picked), f"{picked.slab.name}: {values.size:,} values")
 
     def top_classes(self, picked: Pick, k: int = 5) -> list[str]:
         """A classifier's output layer picked: its top-``k`` classes (the session's), named where the

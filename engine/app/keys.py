@@ -12,10 +12,11 @@ VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (
     ("drag", "look", "look around (orbit mode: orbit); left button"),
     ("H", "home", "fly back to the overview the viewer opened with"),
     ("O", "orbit", "toggle orbit mode around the picked layer"),
-    ("click", "pick", "pick a layer or neuron: name, shape, value in the HUD, with the neuron's strongest incoming "
-                      "contributions (weight x activation) listed and their edges highlighted (warm +, cold -); a "
-                      "conv layer also shows its kernels bottom-right (first layers as RGB images, deeper ones per "
-                      "input channel)"),
+    ("click", "pick", "pick a layer or neuron: name, op, parameters, shape, the neuron's position (channel, y, x; "
+                      "head, query, key; ...) and value in the HUD, with the neuron's strongest incoming "
+                      "contributions (weight x activation) listed and their edges highlighted (warm +, cold -); "
+                      "bottom-right the layer's activation histogram with the neuron's value marked, and for a conv "
+                      "layer its kernels under it (first layers as RGB images, deeper ones per input channel)"),
     ("double-click", "fly to", "fly to that layer"),
     ("L / G", "labels/edges", "labels / edges on or off (the HUD shows which)"),
     ("R", "rollout", "attention rollout on or off (transformers with token labels): lines from the picked token's "

@@ -308,6 +308,9 @@ class Viewer:
         self.session.apply(frame, t, renderer=self.renderer)
         if (self.picked is not None or self.rollout_on) and frame.error is None:
             self._show_inspection()              # the pick's inspection (or the rollout) follows the live values
+            p = self.picked
+            if p is not None and p.slab is not None and self.status.startswith(p.slab.label):
+                self.status = p.describe(self.inspector.value_of(p))       # and its one value with them
 
     def run(self, max_seconds: float | None = None, max_frames: int | None = None) -> int:
         """Run until Esc (or the limits, for tests). Returns the number of frames drawn."""
