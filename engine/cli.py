@@ -119,8 +119,15 @@ def _analysis(loaded, args) -> list[str] | None:
     return lines
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (``--fps x``, an unknown flag) in one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"neuroscape: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
+    ap = _OneLineParser(prog="neuroscape", description="3D scenes of PyTorch models. With no command: "
                                  "view the default scene (or record it to a video when there is no display).")
     sub = ap.add_subparsers(dest="cmd")
     from engine.app.keys import keys_help

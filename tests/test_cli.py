@@ -34,6 +34,17 @@ def test_help_lists_commands():
 def test_bad_size_is_rejected():
     r = run("render", "mlp", "-o", "x.png", "--size", "big")
     assert r.returncode == 2 and "WIDTHxHEIGHT" in r.stderr
+    one_line_error(r, "WIDTHxHEIGHT")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("record", "mlp", "--fps", "x"), "`neuroscape record --help`"),
+    (("render", "mlp", "-o", "x.png", "--bogus"), "unrecognized arguments: --bogus"),
+    (("frobnicate",), "invalid choice"),
+])
+def test_argument_errors_are_one_line(args, needle):
+    """argparse's own errors too: one line naming the flag and where the help is, no usage block."""
+    one_line_error(run(*args), needle)
 
 
 @pytest.mark.parametrize("args, needle", [
