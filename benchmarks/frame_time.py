@@ -4,7 +4,12 @@ the two GL contexts stay apart).
 
 Goal (issue 2): resnet50 at least 200x faster than vispy's ~22 s a frame, with every neuron's value
 reaching the picture (far slabs average all their neurons through mipmaps; none are sampled away).
+``--flight N`` also flies the scene's default camera path (what `record`/`bench` fly, without the
+encoder) in N frames and reports the frame rate, against the same frames drawing every sprite of
+near slabs (sprite culling off) in the same run. Goal (issue 14): scenes of >= 300 M neurons fly at
+>= 5 fps at 1080p.
 Usage: .venv/bin/python benchmarks/frame_time.py [--model resnet50] [--frames 5] [--skip-vispy]
+       [--input-shape 1x3x448x448] [--flight 90]
 """
 from __future__ import annotations
 
@@ -73,6 +78,29 @@ def vispy_child(model: str, size: tuple[int, int], frames: int) -> None:
     print("JSON" + json.dumps({"points": int(len(pos)), "setup_s": setup, "frame_s": times}))
 
 
+def fly(r, scene, frames: int) -> dict:
+    """Each camera of the default path drawn and read back, with sprite culling (as shipped) and without
+    (the baseline): whole flights in turn (on, off, on, off), as a draw at a camera it has just drawn
+    costs less (labels and level of detail carry over), so frame-by-frame interleaving would flatter
+    the second."""
+    from engine.scene.path import default_path
+    cams = default_path(scene, frames)
+    ours, base = [], []
+    for cull in (True, False, True, False):
+        r.sprite_culling = cull
+        times = ours if cull else base
+        for cam in cams:
+            t = time.perf_counter()
+            r.draw(cam)
+            r.read_pixels()
+            times.append(time.perf_counter() - t)
+    r.sprite_culling = True
+    mean = lambda ts: len(ts) / sum(ts)  # noqa: E731 - frames over the time they took
+    return {"flight_frames": frames, "flight_frame_s": ours, "baseline_frame_s": base,
+            "flight_fps_mean": mean(ours), "flight_fps_median": 1 / med(ours),
+            "baseline_fps_mean": mean(base), "flight_speedup": sum(base) / sum(ours), "goal_flight_fps": 5}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="resnet50")
@@ -81,6 +109,7 @@ def main() -> None:
     ap.add_argument("--vispy-frames", type=int, default=2)
     ap.add_argument("--skip-vispy", action="store_true")
     ap.add_argument("--input-shape", default=None, help="e.g. 1x3x448x448 for resnet152's 318 M neurons")
+    ap.add_argument("--flight", type=int, default=0, help="also fly the default camera path in this many frames")
     ap.add_argument("--vispy-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
@@ -103,6 +132,7 @@ def main() -> None:
             r.draw(cam)
             r.read_pixels()           # includes the finish: the frame is really done
             times.append(time.perf_counter() - t)
+        flight = fly(r, scene, args.flight) if args.flight else None
         renderer = getattr(ctx, "renderer", "")
         r.release()
     ours = med(times)
@@ -112,6 +142,11 @@ def main() -> None:
     out = {"model": args.model, "size": args.size, "neurons": scene.neuron_count, "layers": len(scene.slabs),
            "edges": scene.edge_count, "lod": modes, "gl_renderer": str(renderer), "neuroscape_frame_s": times,
            "neuroscape_median_s": ours, "goal_speedup": 200}
+    if flight:
+        out.update(flight)
+        print(f"flight ({args.flight} frames of the default path): {flight['flight_fps_mean']:.1f} fps mean, "
+              f"{flight['flight_fps_median']:.1f} median (goal 5); every sprite of near slabs drawn: "
+              f"{flight['baseline_fps_mean']:.1f} fps mean -> {flight['flight_speedup']:.2f}x")
     if not args.skip_vispy:
         p = subprocess.run([sys.executable, __file__, "--vispy-child", "--model", args.model, "--size", args.size,
                             "--vispy-frames", str(args.vispy_frames)], capture_output=True, text=True)

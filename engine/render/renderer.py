@@ -246,6 +246,15 @@ class Renderer:
         self.slab_data.occlusion_culling = bool(on)
 
     @property
+    def sprite_culling(self) -> bool:
+        """Draw only the sprites of a near slab that are in the picture (exact)."""
+        return self.slab_data.sprite_culling
+
+    @sprite_culling.setter
+    def sprite_culling(self, on: bool) -> None:
+        self.slab_data.sprite_culling = bool(on)
+
+    @property
     def far_budget(self) -> float | None:
         """Seconds a draw may spend rebuilding far pyramids after new activations (None: all)."""
         return self.slab_data.far_budget

@@ -19,9 +19,11 @@ from engine.render.errors import RenderError
 from engine.render.frame import FrameState
 from engine.render.shared import UNIT_FAR, delete, ptr
 from engine.render.values import LayerValues
-from engine.scene.cull import CULL, POINTS, SLAB, SlabArrays
+from engine.scene.cull import CULL, POINTS, SLAB, SlabArrays, visible_params
 from engine.scene.nodes import Slab
 from engine.scene.registry import node_type
+
+MAX_ROW_RANGES = 64     # a near slab's visible texels as one range a row up to this many rows
 
 FLAG_SIGNED, FLAG_LOG, FLAG_NO_FAR, FLAG_MASKS, FLAG_NO_VALUES = 1, 2, 4, 8, 16
 RECORD = 5           # texels per slab in the parameter buffer
@@ -45,12 +47,17 @@ class SlabData:
         self.last_occluded = 0
         #: skip slabs hidden behind one nearer opaque slab (exact: the image does not change)
         self.occlusion_culling = True
+        #: draw only the sprites of a near slab that are in the picture (exact, like occlusion culling)
+        self.sprite_culling = True
         #: seconds a draw may spend rebuilding far pyramids after new activations (None: all of
         #: them). The live viewer sets a budget: far layers then catch up over a few frames while
         #: near ones (read straight from the neurons) are always current.
         self.far_budget: float | None = None
         self.as_slab: list[int] = []     # this frame's slabs drawn as quads / as points, nearest first
         self.as_points: list[int] = []
+        #: per slab drawn as points: (first, count) int32 arrays, one range per visible row of texels
+        #: (the part of the slab in the picture), or None for the whole slab
+        self.point_ranges: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
         self._prepared = -1
         self.lod_px = 4.0
         self._built = -1
@@ -128,8 +135,28 @@ class SlabData:
         ordered = modes[order]
         self.as_slab = order[ordered == SLAB].tolist()
         self.as_points = order[ordered == POINTS].tolist()
+        self.point_ranges = {i: self._visible_rows(i, vp) if self.sprite_culling else None for i in self.as_points}
         if self.as_slab:
             self._update_far(frame, frame.lod is not None)
+
+    def _visible_rows(self, i: int, vp: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The texel rows and columns of slab ``i`` in the picture as ranges of sprite ids (vertex i is
+        texel (i % cols, i // cols)): a near slab of millions of neurons mostly lies outside the
+        picture, and software GL pays per sprite even when it is clipped. None: draw it whole."""
+        a = self.arrays
+        got = visible_params(a.origin[i], a.U[i], a.V[i], vp)
+        p = self.params[i]
+        cols, rows = int(p[12]), int(p[13])
+        if got is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        c0, c1 = int(np.floor(got[0] * cols)), min(cols, int(np.ceil(got[1] * cols)) + 1)
+        r0, r1 = int(np.floor(got[2] * rows)), min(rows, int(np.ceil(got[3] * rows)) + 1)
+        if (c1 - c0) * (r1 - r0) > 0.8 * cols * rows:
+            return None
+        if r1 - r0 > MAX_ROW_RANGES or c1 - c0 > 0.5 * cols:     # one range: each sub-draw has a set-up cost
+            return np.array([r0 * cols + c0], np.int32), np.array([(r1 - 1) * cols + c1 - (r0 * cols + c0)], np.int32)
+        first = (np.arange(r0, r1, dtype=np.int64) * cols + c0).astype(np.int32)
+        return first, np.full(len(first), c1 - c0, np.int32)
 
     def _update_far(self, frame: FrameState, texel_sizes_stale: bool) -> None:
         """Rebuild the far pyramids the slabs about to be drawn need, nearest first, within

@@ -28,6 +28,38 @@ def outside_frustum(points_h: np.ndarray, vp: np.ndarray) -> np.ndarray:
     return out | (clip[:, :, 3] <= 0).all(axis=1)
 
 
+def visible_params(origin: np.ndarray, U: np.ndarray, V: np.ndarray, vp: np.ndarray,
+                   margin: float = 0.02) -> tuple[float, float, float, float] | None:
+    """The part of the rectangle origin + a U + b V (a, b in [0, 1]) inside the view frustum, as its
+    bounding box (a0, a1, b0, b1) in those parameters; None when none of it is. The rectangle is
+    clipped against the frustum's planes in clip space (Sutherland-Hodgman; a, b are carried along,
+    as they are affine in the world point), ``margin`` of the picture added so sprites on the edges
+    stay whole."""
+    poly = [np.array([a, b, *(vp @ np.r_[origin + a * U + b * V, 1.0])]) for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))]
+    k = 1.0 + margin
+    planes = [(axis, sign) for axis in (0, 1) for sign in (1.0, -1.0)] + [(2, -1.0)]   # x, y sides; near
+    for axis, sign in planes:
+        # inside: k w - sign * coord >= 0 (for the near plane: z >= -w)
+        def d(v):
+            return (k if axis < 2 else 1.0) * v[5] - sign * v[2 + axis]
+        out = []
+        for i, cur in enumerate(poly):
+            prev = poly[i - 1]
+            dc, dp = d(cur), d(prev)
+            if dc >= 0:
+                if dp < 0:
+                    out.append(prev + (cur - prev) * (dp / (dp - dc)))
+                out.append(cur)
+            elif dp >= 0:
+                out.append(prev + (cur - prev) * (dp / (dp - dc)))
+        poly = out
+        if not poly:
+            return None
+    ab = np.array(poly)[:, :2]
+    lo, hi = np.clip(ab.min(axis=0), 0, 1), np.clip(ab.max(axis=0), 0, 1)
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
 def box_corners_h(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """(G, 8, 4) homogeneous corners of G axis-aligned boxes given (G, 3) lo / hi."""
     sel = np.array([[i & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)], bool)

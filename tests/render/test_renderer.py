@@ -461,3 +461,32 @@ def test_picture_labels_show_their_picture(ctx):
     img = render_image(sc, size=(W, H), samples=0).astype(int)
     red = (img[..., 0] > 180) & (img[..., 1] < 60) & (img[..., 2] < 60)
     assert red.sum() > 100
+
+
+@pytest.mark.parametrize("where", ["inside", "grazing", "corner"])
+def test_sprite_culling_is_exact(ctx, where):
+    """A near slab of 300 x 200 neurons seen from close by: only the texel rows and columns in the
+    picture are drawn, and the picture is the one drawing every sprite gives."""
+    from engine.scene.cull import visible_params
+    s = slab(0, -15.0, 0.5, z=0.0)
+    s.rows, s.cols, s.count, s.tile = 200, 300, 60000, (200, 300)
+    s.u, s.v = np.array([0.1, 0.0, 0.0]), np.array([0.0, 0.1, 0.0])
+    s.values = np.linspace(0, 1, 60000, dtype=np.float32)
+    cam = {"inside": Camera(position=np.array([0.0, 10.0, 1.5])),
+           "grazing": Camera(position=np.array([0.0, 10.0, 1.0]), pitch=-12.0),
+           "corner": Camera(position=np.array([-14.5, -0.5, 1.2]), yaw=-60.0, pitch=20.0)}[where]
+    sc = Scene([s], camera=cam, background=BG)
+    with Renderer(sc, (W, H), samples=0) as r:
+        r.draw()
+        assert r.last_lod[0] == "points"
+        ranges = r.slab_data.point_ranges[0]
+        assert ranges is not None and 0 < ranges[1].sum() < 0.8 * s.count      # a part of the slab only
+        culled = r.read_pixels()
+        r.sprite_culling = False
+        r.draw()
+        assert r.slab_data.point_ranges[0] is None
+        full = r.read_pixels()
+    assert (np.abs(culled.astype(int) - full.astype(int)).max(axis=2) > 0).sum() == 0
+    assert (np.abs(full.astype(int) - np.array(BG) * 255).max(axis=2) > 30).mean() > 0.2      # neurons shown
+    vp = cam.view_projection(W / H)
+    assert visible_params(s.origin, s.u * s.cols, s.v * s.rows, vp) is not None

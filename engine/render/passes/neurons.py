@@ -1,5 +1,6 @@
 """Slabs drawn near: one round point sprite per neuron (neurons.vert/neurons.frag), reading its
-value from the layer's buffer texture; rims antialiased by alpha-to-coverage (MSAA) or blending."""
+value from the layer's buffer texture; rims antialiased by alpha-to-coverage (MSAA) or blending. Only
+the texels in the picture are drawn (SlabData.point_ranges)."""
 from __future__ import annotations
 
 from OpenGL import GL
@@ -33,8 +34,14 @@ class NeuronPass(SlabProgramPass):
         self.bind()
         loc = self.loc_slab
         for i in d.as_points:
+            ranges = d.point_ranges.get(i)
+            if ranges is not None and not len(ranges[0]):
+                continue
             gl.bind_texture(GL.GL_TEXTURE_BUFFER, d.values.tex[i])
             gl.uniform1i(loc, i)
-            gl.draw_arrays(GL.GL_POINTS, 0, d.counts[i])
+            if ranges is None:
+                gl.draw_arrays(GL.GL_POINTS, 0, d.counts[i])
+            else:                        # only the texel rows and columns in the picture
+                GL.glMultiDrawArrays(GL.GL_POINTS, ranges[0], ranges[1], len(ranges[0]))
         GL.glDisable(GL.GL_SAMPLE_ALPHA_TO_COVERAGE)
         GL.glDisable(GL.GL_BLEND)
