@@ -85,6 +85,16 @@ def test_module_that_fails_to_import(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("code, needle", [("import sys\nsys.exit(3)\n", "called sys.exit(3)"),
+                                          ("import sys\ndef make():\n    sys.exit(0)\n", "make() called sys.exit(0)")])
+def test_module_that_exits_is_a_clear_error_not_its_exit(tmp_path, code, needle):
+    """A module calling sys.exit while importing or building (a script without a main guard) was a
+    silent exit with its code; now one line naming it."""
+    (tmp_path / "exitmod.py").write_text(code)
+    one_line_error(run("inspect", "exitmod:make", env={"PYTHONPATH": str(tmp_path)}), needle)
+
+
+@pytest.mark.slow
 def test_module_that_fails_to_run(tmp_path):
     (tmp_path / "badrun.py").write_text(
         "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n        raise RuntimeError('boom')\n"

@@ -66,6 +66,9 @@ def _import_module(mod_part: str) -> ModuleType:
     except ModuleNotFoundError as e:
         raise ModelImportError(f"cannot import module {mod_part!r} ({first_line(e)}); check the spelling and run "
                                f"from the directory that contains it (or add it to PYTHONPATH)") from e
+    except SystemExit as e:     # sys.exit() at import time (a script's main guard missing)
+        raise ModelImportError(f"importing module {mod_part!r} called sys.exit({e.code!r}); guard the module's "
+                               f"script part with `if __name__ == \"__main__\":`") from e
     except Exception as e:  # noqa: BLE001 - user code raised while importing
         raise ModelImportError(f"importing module {mod_part!r} raised {first_line(e)}; fix the module") from e
 
@@ -89,6 +92,8 @@ def _from_callable(spec: str) -> tuple[nn.Module, ExampleInputs | None]:
     elif callable(obj):
         try:
             result = obj()
+        except SystemExit as e:
+            raise ModelSpecError(f"calling {spec}() called sys.exit({e.code!r}); it must return the model") from e
         except Exception as e:  # noqa: BLE001 - user code
             raise ModelSpecError(f"calling {spec}() raised {first_line(e)}; it must build the model without "
                                  f"arguments") from e
