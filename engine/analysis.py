@@ -195,9 +195,25 @@ def _image_input_size(loaded: Loaded, flag: str) -> tuple[int, int]:
     return tuple(images[0].shape[-2:])
 
 
-def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int = 8, progress=None) -> list[str]:
+def _workers(loaded: Loaded, count: int | None, address: str | None, input_spec: str | None = None):
+    """engine/compute/cluster.py's Workers for --workers / --ray-address (None: this process, as
+    `--workers 1` without an address is), each building the loaded model (and ``input_spec``'s source)."""
+    if count is None or (count == 1 and not address):
+        return None
+    from engine.compute.cluster import Workers, check_workers
+    from engine.compute.featviz import weights_key
+    from engine.compute.worker_model import WorkerModel
+    check_workers(count, address)
+    s = loaded.spec
+    return Workers(count, address, WorkerModel(s.model, s.weights, s.input_shape, s.input_dtype, s.seed,
+                                               weights_key(loaded.model), input_spec, loaded.graph.family))
+
+
+def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int = 8, progress=None,
+                   workers: int | None = None, address: str | None = None) -> list[str]:
     """Feature visualization (engine/compute/featviz.py) of ``target`` = ``LAYER`` (its first
-    ``channels`` channels) or ``LAYER:C1,C2,...``; each picture sits on its channel's tile. The HUD lines."""
+    ``channels`` channels) or ``LAYER:C1,C2,...``, the channels shared among Ray ``workers`` when given;
+    each picture sits on its channel's tile. The HUD lines."""
     from engine.compute.errors import InputError
     from engine.compute.featviz import FeatVizSettings, channel_labels, visualize
     name, _, chans = target.rpartition(":") if ":" in target else (target, "", "")
@@ -209,7 +225,7 @@ def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int 
     except ValueError:
         raise InputError(f"--featviz {target}: channels are numbers, e.g. {name}:0,5,9") from None
     imgs = visualize(loaded.model, loaded.graph, name, picked, size,
-                     FeatVizSettings(steps=steps, seed=loaded.spec.seed), progress)
+                     FeatVizSettings(steps=steps, seed=loaded.spec.seed), progress, _workers(loaded, workers, address))
     slab = next(s for s in loaded.scene.slabs if s.layer_id == layer.id)
     loaded.scene.labels.extend(channel_labels(slab, layer, dict(zip(picked, imgs))))
     return [f"feature visualization of {name}: channels {', '.join(map(str, picked))} ({steps} steps each, "
@@ -218,9 +234,10 @@ def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int 
 
 def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, method: str = "pca",
                  limit: int | None = None, load_from: str | None = None, save_to: str | None = None,
-                 progress=None) -> list[str]:
+                 progress=None, workers: int | None = None, address: str | None = None) -> list[str]:
     """An embedding (engine/compute/embed.py) of ``layer``'s representations of every item of
-    ``input_spec`` (or loaded from an npz), as a point cloud standing beside that layer's slab."""
+    ``input_spec`` (or loaded from an npz), as a point cloud standing beside that layer's slab; the
+    dataset pass on Ray ``workers`` when given."""
     from engine.compute.embed import embed, load_embedding
     from engine.compute.errors import InputError
     from engine.compute.inputs import open_input
@@ -233,7 +250,8 @@ def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, meth
             raise InputError("embed needs a PyTorch model with weights (not structure only, not ONNX)")
         src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
                          seed=loaded.spec.seed, model=loaded.model)
-        emb = embed(loaded.model, loaded.graph, layer, src, method, limit=limit, progress=progress)
+        emb = embed(loaded.model, loaded.graph, layer, src, method, limit=limit, progress=progress,
+                    workers=_workers(loaded, workers, address, input_spec))
         if save_to is not None:
             emb.save(save_to)
     slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
@@ -246,9 +264,11 @@ def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, meth
 
 
 def atlas_loaded(loaded: Loaded, layer: str, input_spec: str, method: str = "pca", grid: int = 8, steps: int = 128,
-                 limit: int | None = None, progress_items=None, progress_steps=None) -> list[str]:
+                 limit: int | None = None, progress_items=None, progress_steps=None, workers: int | None = None,
+                 address: str | None = None) -> list[str]:
     """An Activation Atlas (engine/compute/atlas.py) of ``layer`` over every item of ``input_spec``: its
-    icons as a wall beside the layer (past an embedding's cloud). The HUD lines."""
+    icons as a wall beside the layer (past an embedding's cloud), computed on Ray ``workers`` when given.
+    The HUD lines."""
     import numpy as np
 
     from engine.compute.atlas import activation_atlas, atlas_labels
@@ -263,7 +283,8 @@ def atlas_loaded(loaded: Loaded, layer: str, input_spec: str, method: str = "pca
     src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
                      seed=loaded.spec.seed, model=loaded.model)
     atlas = activation_atlas(loaded.model, loaded.graph, layer, src, size, method, grid,
-                             FeatVizSettings(steps=steps, seed=loaded.spec.seed), limit, progress_items, progress_steps)
+                             FeatVizSettings(steps=steps, seed=loaded.spec.seed), limit, progress_items, progress_steps,
+                             _workers(loaded, workers, address, input_spec))
     centre, side = beside_box(slab, loaded.scene.bbox)
     corner = centre + np.array([0.75 * side, side / 2, 0.0])
     loaded.scene.labels.extend(atlas_labels(atlas, corner, side, slab.layer_id))

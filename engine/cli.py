@@ -115,7 +115,9 @@ def _analysis(loaded, args) -> list[str] | None:
                   file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
             def progress(step, total):
                 bar.update(step - bar.n)
-            lines = (lines or []) + featviz_loaded(loaded, args.featviz, args.featviz_steps, progress=progress)
+            lines = (lines or []) + featviz_loaded(loaded, args.featviz, args.featviz_steps, progress=progress,
+                                                   workers=getattr(args, "workers", None),
+                                                   address=getattr(args, "ray_address", None))
     return lines
 
 
@@ -150,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--samples", type=int, default=None, help="MSAA samples (default: 4 on a GPU, 0 on software GL)")
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
     _add_explain_args(r)
+    r.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="--featviz on N Ray workers, each optimizing a share of the channels (a local Ray "
+                        "instance of N CPUs unless --ray-address)")
+    r.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="--workers on this Ray cluster (its head node) instead of a local instance")
     rec = sub.add_parser("record", help="fly through the scene offscreen and write an MP4 or GIF")
     _add_model_args(rec, target_required=False)
     _add_live_args(rec)
@@ -225,6 +232,12 @@ def cmd_render(args) -> int:
     from engine.scenefile import parse_size
     out = Path(args.output)
     check_output(out, args.force, (".png",))
+    if args.workers is not None or args.ray_address:           # --featviz on Ray: its checks before loading
+        from engine.compute.cluster import check_workers
+        if not args.featviz or args.workers is None:
+            raise NeuroscapeError("--workers N (and --ray-address) spread --featviz's channels over Ray workers: "
+                                  "add --featviz LAYER and --workers N")
+        check_workers(args.workers, args.ray_address)
     spec = _spec(args)
     size = args.size or parse_size(spec.render.get("size", "1920x1080"))
     t0 = time.perf_counter()

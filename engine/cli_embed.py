@@ -23,6 +23,11 @@ def add_embed_args(e: argparse.ArgumentParser, size_type) -> None:
                         "cell's mean activation drawn as a feature visualization, as a wall beside the cloud "
                         "(models that take RGB images; cached on disk)")
     e.add_argument("--atlas-steps", type=int, default=128, help="optimization steps of each atlas icon (default 128)")
+    e.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the dataset pass (and the atlas icons) on N Ray workers, each with its own model "
+                        "reading its share of the items (a local Ray instance of N CPUs unless --ray-address)")
+    e.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="--workers on this Ray cluster (its head node) instead of a local instance")
     e.add_argument("-o", "--output", help="PNG of the scene with the cloud (without: --view)")
     e.add_argument("--view", action="store_true", help="fly around the cloud in the viewer; clicking a point makes "
                    "that item the network's input")
@@ -70,16 +75,24 @@ def cmd_embed(args, spec, say) -> int:
         raise NeuroscapeError(f"--atlas {args.atlas}: the grid has 2..16 cells a side, e.g. --atlas 8")
     if not 1 <= args.atlas_steps <= 10_000:
         raise NeuroscapeError(f"--atlas-steps {args.atlas_steps}: use 1..10000 (default 128)")
+    if args.ray_address and args.workers is None:
+        raise NeuroscapeError("--ray-address needs --workers N (how many workers run the dataset pass)")
+    if args.workers is not None:
+        if args.load:
+            raise NeuroscapeError("--workers runs the dataset pass, which --load skips: leave out one of them")
+        from engine.compute.cluster import check_workers
+        check_workers(args.workers, args.ray_address)
     loaded = load(spec, LiveOptions(input=args.input) if args.view else None, ring=3)
     bar, progress = _bar(f"embedding {args.input}", "item")
     with bar:
-        lines = embed_loaded(loaded, args.layer, args.input, args.method, args.limit, args.load, args.save, progress)
+        lines = embed_loaded(loaded, args.layer, args.input, args.method, args.limit, args.load, args.save, progress,
+                             args.workers, args.ray_address)
     if args.atlas:
         items, p_items = _bar(f"atlas: {args.input}", "item")
         steps, p_steps = _bar(f"atlas: {args.atlas}x{args.atlas} icons", "step")
         with items, steps:
             lines += atlas_loaded(loaded, args.layer, args.input, args.method, args.atlas, args.atlas_steps,
-                                  args.limit, p_items, p_steps)
+                                  args.limit, p_items, p_steps, args.workers, args.ray_address)
     lo, hi = cloud_bounds(loaded.scene.nodes_of(PointCloud)[-1])
     if args.atlas:
         hi = hi + np.array([1.1 * float(np.ptp(np.c_[lo, hi], axis=1).max()), 0.0, 0.0])   # the wall beyond the cloud

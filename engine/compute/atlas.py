@@ -3,7 +3,8 @@
 a feature visualization of that average -- an input optimized so the layer's output, less the dataset's
 mean, points the way the cell's mean does (what sets the cell apart: uncentred, every cell's mean shares
 the dataset's and all icons come out alike) -- becomes the cell's icon. The icons stand as a wall beside the layer, where the dataset's
-regions of the layer can be read as pictures."""
+regions of the layer can be read as pictures. With --workers both the dataset pass and the icons run
+on Ray workers (engine/compute/cluster.py), with the one-process results."""
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.compute.cluster import Workers
 from engine.compute.embed import collect, reduce
 from engine.compute.errors import InputError
-from engine.compute.featviz import FeatVizSettings, cache_dir, optimize_images, weights_key
+from engine.compute.featviz import FeatVizSettings, cache_dir, optimize_images, optimize_spread, weights_key
 from engine.compute.module_layer import module_layer
 from engine.model.graph import LayerGraph
 
@@ -38,6 +40,20 @@ class Atlas:
     icons: list[np.ndarray] = field(default_factory=list, repr=False)   # (s, s, 3) uint8 per cell
 
 
+class Direction:
+    """The objective of atlas icons: image k points the layer's output, less ``mu``, the way of
+    ``unit[k]`` (lucid's dot product x cosine similarity ** COSSIM_POW). A class, not a closure, so a Ray
+    worker can be sent one."""
+
+    def __init__(self, unit: torch.Tensor, mu: torch.Tensor) -> None:
+        self.unit, self.mu = unit, mu
+
+    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        a = a.reshape(len(self.unit), -1) - self.mu
+        cos = torch.nn.functional.cosine_similarity(a, self.unit, dim=1).clamp_min(1e-3)
+        return (a * self.unit).sum(1) * cos ** COSSIM_POW
+
+
 def _cells(xy: np.ndarray, grid: int) -> np.ndarray:
     """(N, 2) in about [-1, 1] -> (N, 2) (row, column) of a grid x grid layout, y up."""
     u = np.clip((xy + 1.0) / 2.0, 0.0, 1.0 - 1e-9)
@@ -48,13 +64,15 @@ def _cells(xy: np.ndarray, grid: int) -> np.ndarray:
 
 def activation_atlas(model: nn.Module, graph: LayerGraph, layer_name: str, source, input_size: tuple[int, int],
                      method: str = "pca", grid: int = 8, settings: FeatVizSettings = FeatVizSettings(),
-                     limit: int | None = None, progress_items=None, progress_steps=None) -> Atlas:
+                     limit: int | None = None, progress_items=None, progress_steps=None,
+                     workers: Workers | None = None) -> Atlas:
     """The atlas of ``layer_name`` over every item of ``source``: a ``grid`` x ``grid`` layout of its 2D
-    reduction, an icon for each cell of at least MIN_ITEMS items (cached on disk)."""
+    reduction, an icon for each cell of at least MIN_ITEMS items (cached on disk); the dataset pass and
+    the icons on Ray ``workers`` when given."""
     if isinstance(grid, bool) or not isinstance(grid, int) or not 2 <= grid <= MAX_GRID:
         raise InputError(f"--atlas {grid!r}: the grid has 2..{MAX_GRID} cells a side, e.g. --atlas 8")
-    _, module = module_layer(model, graph, layer_name, "--layer")
-    c = collect(model, graph, layer_name, source, limit=limit, progress=progress_items)
+    layer, module = module_layer(model, graph, layer_name, "--layer")
+    c = collect(model, graph, layer_name, source, limit=limit, progress=progress_items, workers=workers)
     cell = _cells(reduce(c.feats, method, dims=2), grid)
     key = cell[:, 0] * grid + cell[:, 1]
     used, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
@@ -82,20 +100,24 @@ def activation_atlas(model: nn.Module, graph: LayerGraph, layer_name: str, sourc
     icons: list[np.ndarray] = []
     total = len(directions)
     mu = torch.from_numpy(center)
+    units = []
     for start in range(0, total, BATCH):
         v = torch.from_numpy(directions[start:start + BATCH]) - mu
-        unit = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-        def objective(a, unit=unit):
-            a = a.reshape(len(unit), -1) - mu
-            cos = torch.nn.functional.cosine_similarity(a, unit, dim=1).clamp_min(1e-3)
-            return (a * unit).sum(1) * cos ** COSSIM_POW
-
-        def steps(done, n, start=start):
+        units.append(v / v.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    if workers is None:
+        for start, unit in zip(range(0, total, BATCH), units):
+            def steps(done, n, start=start, k=len(unit)):
+                if progress_steps is not None:
+                    progress_steps(start * settings.steps + done * k, total * settings.steps)
+            icons += optimize_images(model, module, len(unit), Direction(unit, mu), input_size, settings, steps)
+    else:                      # every batch's icons shared out among the workers at once
+        def shares(done: int, jobs: int) -> None:
             if progress_steps is not None:
-                progress_steps(start * settings.steps + done * len(unit), total * settings.steps)
-
-        icons += optimize_images(model, module, len(unit), objective, input_size, settings, steps)
+                progress_steps(round(total * settings.steps * done / jobs), total * settings.steps)
+        groups = [(len(u), lambda rows, u=u: Direction(u[rows], mu)) for u in units]
+        for part in optimize_spread(workers, layer.site[1], groups, input_size, settings,
+                                    f"optimizing the atlas icons of {layer_name}", shares):
+            icons += part
     f.parent.mkdir(parents=True, exist_ok=True)
     np.save(f, np.stack(icons), allow_pickle=False)
     atlas.icons = icons

@@ -2,7 +2,8 @@
 layer's representations kept (batch item by item, float32, within a memory budget), reduced to 3D
 with PCA (exact from the covariance up to 4096 wide, else torch.pca_lowrank), t-SNE (openTSNE) or UMAP (umap-learn) where those are installed, and
 saved (npz) so a scene reloads them without recomputing. Points are coloured by the item's label when
-the source knows it, else by the model's prediction."""
+the source knows it, else by the model's prediction. With --workers the batches run on Ray workers
+(engine/compute/cluster.py): each reads its own items and sends back only the layer's rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from engine.colormaps import palette
+from engine.compute.cluster import Spread, Workers, spread
 from engine.compute.errors import InputError
 from engine.compute.module_layer import module_layer
 from engine.model.graph import LayerGraph
@@ -22,6 +24,9 @@ __all__ = ["Embedding", "Collected", "collect", "embed", "reduce", "load_embeddi
 
 METHODS = ("pca", "tsne", "umap")
 MAX_BYTES = 2 << 30                   # the representations kept for the reduction
+CHUNK = 4                             # batches in one job of a Ray worker at most ...
+SHARES = 8                            # ... and fewer, down to one, until each worker has this many jobs: a job
+                                      # stays with its worker, so the last ones decide how long the others wait
 
 
 @dataclass
@@ -87,13 +92,50 @@ class Collected:
     predictions: np.ndarray                # (N,) int: the model's top output (-1 unknown)
     labels: np.ndarray                     # (N,) int: the item's class (-1 unknown)
     items: list[str]
+    spread: Spread | None = None           # on Ray: where the time went (setup, jobs), the scaling model's terms
 
 
-def collect(model: nn.Module, graph: LayerGraph, layer_name: str, source, batch: int = 64,
-            limit: int | None = None, progress=None, flag: str = "--layer") -> Collected:
+def _rows(state, module_name: str, start: int, end: int, batch: int, width: int, out=None,
+          progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Items start..end of the source through the model, ``batch`` at a time from ``start``: the module's
+    output of each (float32 rows, into ``out`` when given) and the model's top output (-1 unknown).
+    ``state`` is (model, source): this process's, or a Ray worker's (engine/compute/cluster.py), so both
+    run the very same batches."""
+    model, source = state
+    module = dict(model.named_modules())[module_name]
+    if out is None:
+        out = np.empty((end - start, width), np.float32), np.empty(end - start, np.int64)
+    feats, preds = out
+    got: dict[str, torch.Tensor] = {}
+    hook = module.register_forward_hook(lambda _m, _i, o: got.__setitem__("o", _first_tensor(o)))
+    training = [m for m in model.modules() if m.training]
+    for m in training:
+        m.training = False
+    try:
+        with torch.no_grad():
+            for a in range(start, end, batch):
+                idx = list(range(a, min(end, a + batch)))
+                out_ = _first_tensor(model(*(b := _batched([source.get(i) for i in idx])).args, **b.kwargs))
+                feats[a - start:a - start + len(idx)] = got["o"].reshape(len(idx), -1).float().numpy()
+                preds[a - start:a - start + len(idx)] = (out_.reshape(len(idx), -1).argmax(-1).numpy()
+                                                         if out_ is not None else -1)
+                if progress is not None:
+                    progress(a + len(idx))
+    finally:
+        hook.remove()
+        for m in training:
+            m.training = True
+    return feats, preds
+
+
+def collect(model: nn.Module, graph: LayerGraph, layer_name: str, source, batch: int = 64, limit: int | None = None,
+            progress=None, flag: str = "--layer", workers: Workers | None = None) -> Collected:
     """Run every item of ``source`` (an input source: len(), get(i), describe(i)) through ``model`` in
-    batches and keep ``layer_name``'s output of each (float32, within MAX_BYTES)."""
-    layer, module = module_layer(model, graph, layer_name, flag)
+    batches and keep ``layer_name``'s output of each (float32, within MAX_BYTES). With ``workers`` the
+    batches run on Ray workers, each with its own model and source (built by ``workers.setup``), a job
+    of up to CHUNK batches at a time, the rows coming back into place: the same batches as here, so the
+    same rows in the same order."""
+    layer, _ = module_layer(model, graph, layer_name, flag)
     n = len(source) if limit is None else min(len(source), int(limit))
     if n < 4:
         raise InputError(f"the input has {n} item(s); an embedding needs a dataset (a folder of images, digits)")
@@ -103,34 +145,34 @@ def collect(model: nn.Module, graph: LayerGraph, layer_name: str, source, batch:
                          f"narrower layer or fewer items (--limit)")
     feats = np.empty((n, width), np.float32)
     preds = np.empty(n, np.int64)
-    got: dict[str, torch.Tensor] = {}
-    hook = module.register_forward_hook(lambda _m, _i, o: got.__setitem__("o", _first_tensor(o)))
-    training = [m for m in model.modules() if m.training]
-    for m in training:
-        m.training = False
-    try:
-        with torch.no_grad():
-            for start in range(0, n, batch):
-                idx = list(range(start, min(n, start + batch)))
-                out = _first_tensor(model(*(b := _batched([source.get(i) for i in idx])).args, **b.kwargs))
-                feats[start:start + len(idx)] = got["o"].reshape(len(idx), -1).float().numpy()
-                preds[start:start + len(idx)] = out.reshape(len(idx), -1).argmax(-1).numpy() if out is not None else -1
-                if progress is not None:
-                    progress(start + len(idx), n)
-    finally:
-        hook.remove()
-        for m in training:
-            m.training = True
+    name = layer.site[1]
+    stats = None
+    if workers is None:
+        _rows((model, source), name, 0, n, batch, width, (feats, preds),
+              None if progress is None else lambda done: progress(done, n))
+    else:
+        step = batch * max(1, min(CHUNK, n // (batch * workers.count * SHARES)))
+        jobs = [(name, a, min(n, a + step), batch, width) for a in range(0, n, step)]
+        done = [0]
+
+        def place(k: int, rows: tuple[np.ndarray, np.ndarray]) -> None:
+            a = jobs[k][1]
+            feats[a:a + len(rows[0])], preds[a:a + len(rows[1])] = rows
+            done[0] += len(rows[0])
+            if progress is not None:
+                progress(done[0], n)
+        stats = spread(workers, _rows, jobs, f"embedding {layer_name}", place)
     labels = np.asarray(getattr(source, "labels", None) or [-1] * n, np.int64)[:n]
-    return Collected(feats, preds, labels, [source.describe(i) for i in range(n)])
+    return Collected(feats, preds, labels, [source.describe(i) for i in range(n)], stats)
 
 
 def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: str = "pca", batch: int = 64,
-          limit: int | None = None, progress=None) -> Embedding:
-    """Run every item of ``source`` through ``model`` and reduce ``layer_name``'s outputs to 3D."""
+          limit: int | None = None, progress=None, workers: Workers | None = None) -> Embedding:
+    """Run every item of ``source`` through ``model`` (on Ray ``workers`` when given) and reduce
+    ``layer_name``'s outputs to 3D."""
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
-    c = collect(model, graph, layer_name, source, batch, limit, progress)
+    c = collect(model, graph, layer_name, source, batch, limit, progress, workers=workers)
     return Embedding(layer_name, method, reduce(c.feats, method), c.labels, c.predictions, c.items)
 
 

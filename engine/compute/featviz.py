@@ -2,7 +2,9 @@
 lucent make them -- a Fourier-parameterized image with decorrelated colours (1/f spectrum, lucid's
 ImageNet colour-correlation matrix), random jitter, scale and rotation at every step, Adam -- for a
 whole layer's channels at once (a batch), seeded, and cached on disk by model, weights, layer, channel
-and settings. The pictures then sit on their channels' tiles in the scene."""
+and settings. The pictures then sit on their channels' tiles in the scene. With --workers the channels
+are shared out among Ray workers (engine/compute/cluster.py): each optimizes its share, drawing the
+random start of the whole batch and keeping its own rows, so the pictures are the one-process ones."""
 from __future__ import annotations
 
 import hashlib
@@ -16,12 +18,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.compute.cluster import Workers, segments, spread
 from engine.compute.errors import InputError
 from engine.compute.images import IMAGENET_MEAN, IMAGENET_STD
 from engine.compute.module_layer import module_layer
 from engine.model.graph import Layer, LayerGraph
 
-__all__ = ["FeatVizSettings", "visualize", "optimize_images", "channel_labels", "cache_dir", "weights_key"]
+__all__ = ["FeatVizSettings", "ChannelMeans", "visualize", "optimize_images", "optimize_spread", "channel_labels",
+           "cache_dir", "weights_key"]
 
 # lucid's colour correlation of ImageNet, square root (lucid/optvis/param/color.py)
 COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
@@ -73,10 +77,24 @@ def _transform(x: torch.Tensor, jitter: int, gen: torch.Generator) -> torch.Tens
     return F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
 
 
+class ChannelMeans:
+    """The objective of channel pictures: image k raises the mean of channel ``channels[k]`` (a vector
+    layer: that neuron). A class, not a closure, so a Ray worker can be sent one."""
+
+    def __init__(self, channels: list[int]) -> None:
+        self.channels = list(channels)
+
+    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        k = len(self.channels)
+        return a[torch.arange(k), torch.tensor(self.channels)].reshape(k, -1).mean(1)
+
+
 def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: list[int], input_size: tuple[int, int],
-              settings: FeatVizSettings = FeatVizSettings(), progress=None) -> list[np.ndarray]:
+              settings: FeatVizSettings = FeatVizSettings(), progress=None,
+              workers: Workers | None = None) -> list[np.ndarray]:
     """One (size, size, 3) uint8 image per channel of ``layer_name`` (a module layer), each optimized
-    to maximize that channel's mean (a vector layer: that neuron); cached on disk."""
+    to maximize that channel's mean (a vector layer: that neuron); cached on disk. With ``workers`` the
+    channels are shared out among Ray workers (the same pictures)."""
     layer, module = module_layer(model, graph, layer_name, "--featviz")
     n = int(layer.shape[1]) if len(layer.shape) > 1 else int(layer.neurons)
     bad = [c for c in channels if not 0 <= c < n]
@@ -94,9 +112,16 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
                 pass
     todo = [c for c in channels if c not in out]
     if todo:
-        idx = torch.tensor(todo)
-        objective = lambda a: a[torch.arange(len(todo)), idx].reshape(len(todo), -1).mean(1)  # noqa: E731
-        for c, img in zip(todo, optimize_images(model, module, len(todo), objective, input_size, settings, progress)):
+        if workers is None:
+            imgs = optimize_images(model, module, len(todo), ChannelMeans(todo), input_size, settings, progress)
+        else:
+            def steps(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(round(settings.steps * done / total), settings.steps)
+            group = (len(todo), lambda rows: ChannelMeans([todo[r] for r in rows]))
+            imgs = optimize_spread(workers, layer.site[1], [group], input_size, settings,
+                                   f"optimizing the pictures of {layer_name}", steps)[0]
+        for c, img in zip(todo, imgs):
             out[c] = img
             folder.mkdir(parents=True, exist_ok=True)
             np.save(folder / f"{c}.npy", img, allow_pickle=False)
@@ -104,15 +129,20 @@ def visualize(model: nn.Module, graph: LayerGraph, layer_name: str, channels: li
 
 
 def optimize_images(model: nn.Module, module: nn.Module, n: int, objective, input_size: tuple[int, int],
-                    st: FeatVizSettings, progress=None) -> list[np.ndarray]:
+                    st: FeatVizSettings, progress=None, rows: list[int] | None = None) -> list[np.ndarray]:
     """``n`` (size, size, 3) uint8 images optimized together, image k to maximize ``objective(output)[k]``
-    where output is ``module``'s output for the batch of n (lucid's parameterization and transforms)."""
+    where output is ``module``'s output for the batch of n (lucid's parameterization and transforms).
+    ``rows``: only those of the n images (``objective`` then scores just them): their random start is
+    drawn as for all n and the transforms are shared, so a share gives the same images as the whole
+    batch -- how Ray workers split one (each image's loss and Adam's steps are its own)."""
     gen = torch.Generator().manual_seed(st.seed)
-    b, size = n, st.size
+    size = st.size
     fy = torch.fft.fftfreq(size)[:, None]
     fx = torch.fft.rfftfreq(size)[None, :]
     scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / size)
-    spectrum = (0.01 * torch.randn((b, 3, size, size // 2 + 1, 2), generator=gen)).requires_grad_(True)
+    spectrum = 0.01 * torch.randn((n, 3, size, size // 2 + 1, 2), generator=gen)
+    spectrum = (spectrum if rows is None else spectrum[list(rows)]).requires_grad_(True)
+    b = len(spectrum)
     opt = torch.optim.Adam([spectrum], lr=st.lr)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -139,6 +169,36 @@ def optimize_images(model: nn.Module, module: nn.Module, n: int, objective, inpu
     with torch.no_grad():
         final = _fourier_image(spectrum, scale, size)
     return [(final[k].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for k in range(b)]
+
+
+def _optimize_share(state, module_name: str, n: int, rows: list[int], objective, input_size: tuple[int, int],
+                    st: FeatVizSettings) -> list[np.ndarray]:
+    """On a Ray worker (state: its (model, source)): ``rows`` of a batch of ``n`` images."""
+    model = state[0]
+    return optimize_images(model, dict(model.named_modules())[module_name], n, objective, input_size, st, rows=rows)
+
+
+def optimize_spread(workers: Workers, module_name: str, groups: list, input_size: tuple[int, int],
+                    st: FeatVizSettings, what: str, progress=None) -> list[list[np.ndarray]]:
+    """The images of each group -- (n, objective_for(rows)): n images optimized together, as one
+    optimize_images call would -- with each group's rows shared out among the workers; a list of n
+    images per group. ``progress(jobs done, jobs)``."""
+    jobs, owner = [], []
+    for g, (n, objective_for) in enumerate(groups):
+        for a, b in segments(n, workers.count):
+            jobs.append((module_name, n, list(range(a, b)), objective_for(list(range(a, b))), input_size, st))
+            owner.append(g)
+    parts: dict[int, list[np.ndarray]] = {}
+
+    def got(k: int, images: list[np.ndarray]) -> None:
+        parts[k] = images
+        if progress is not None:
+            progress(len(parts), len(jobs))
+    spread(workers, _optimize_share, jobs, what, got)
+    out: list[list[np.ndarray]] = [[] for _ in groups]
+    for k, g in enumerate(owner):
+        out[g] += parts[k]
+    return out
 
 
 def channel_labels(slab, layer: Layer, images: dict[int, np.ndarray]):

@@ -7,17 +7,17 @@ claims to be complete.
 
 Scaling: each worker pays the setup (load the model, lay out, first frame) once, then frames at the
 single-process rate; the join copies bytes (no encoding). N workers on N machines: wall time ~ setup +
-frames x frame time / N + join."""
+frames x frame time / N + join. The --workers / --ray-address checks and the connection are shared with
+the dataset passes (engine/compute/cluster.py)."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import NeuroscapeError
+from engine.compute.cluster import ClusterError, check_workers, connect, failure_line, segments
 
 __all__ = ["RayRecordError", "check_workers", "segments", "record_on_ray", "SegmentResult"]
 
@@ -25,7 +25,7 @@ RETRIES = 2                # Ray re-runs a segment whose worker died this many t
 REPLAYED = 32              # frames before a segment replayed for what carries over (label fades: 4 frames)
 
 
-class RayRecordError(NeuroscapeError):
+class RayRecordError(ClusterError):
     """A distributed recording that cannot start or did not finish."""
 
 
@@ -36,32 +36,6 @@ class SegmentResult:
     data: bytes
     seconds: float
     error: str | None = None
-
-
-def check_workers(workers: int, address: str | None) -> None:
-    """One-line errors for --workers / --ray-address before anything is loaded."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise RayRecordError(f"--workers {workers}: use 1 or more (1 records in this process)")
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise RayRecordError("--workers needs Ray: pip install 'ray>=2.9' (or record without --workers)") from None
-    if address and address != "auto":
-        host, _, port = address.removeprefix("ray://").rpartition(":")
-        if not host or not port.isdigit():
-            raise RayRecordError(f"--ray-address {address!r}: use HOST:PORT of a Ray head node, e.g. 10.0.0.5:6379")
-        try:
-            socket.create_connection((host, int(port)), timeout=5).close()
-        except OSError as e:
-            raise RayRecordError(f"cannot reach a Ray cluster at {address} ({e.strerror or e}): start one with "
-                                 f"`ray start --head` there, or leave out --ray-address") from None
-
-
-def segments(frames: int, workers: int) -> list[tuple[int, int]]:
-    """Contiguous [start, end) ranges of about equal length, at most ``workers`` of them."""
-    n = max(1, min(workers, frames))
-    cuts = [round(k * frames / n) for k in range(n + 1)]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _record_segment(spec, live_options, cameras, before, first: int, total: int, size, fps: int, samples,
@@ -81,14 +55,6 @@ def _record_segment(spec, live_options, cameras, before, first: int, total: int,
     if loaded.session is not None:
         loaded.session.close()
     return SegmentResult(first, res.frames, data, time.perf_counter() - t0, res.error)
-
-
-def _connect(workers: int, address: str | None):
-    import ray
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": workers}
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
-    return ray
 
 
 def _join(parts: list[bytes], out: Path) -> None:
@@ -119,7 +85,7 @@ def record_on_ray(spec, live_options, cameras: list, out: Path, *, size, fps: in
                   say=print) -> list[SegmentResult]:
     """Record ``cameras`` into ``out`` on ``workers`` Ray tasks (a local Ray instance of that many CPUs,
     or the cluster at ``address``); returns the segments' results in order."""
-    ray = _connect(workers, address)
+    ray = connect(workers, address)
     task = ray.remote(num_cpus=1, max_retries=RETRIES)(_record_segment)
     ranges = segments(len(cameras), workers)
     say(f"recording {len(cameras)} frames in {len(ranges)} segments on Ray "
@@ -129,10 +95,7 @@ def record_on_ray(spec, live_options, cameras: list, out: Path, *, size, fps: in
     try:
         results: list[SegmentResult] = ray.get(refs)
     except Exception as e:  # noqa: BLE001 - RayTaskError, WorkerCrashedError ...: one line with the cause
-        cause = getattr(e, "cause", None) or e
-        text = str(cause).strip().splitlines()
-        raise RayRecordError(f"a Ray worker failed while recording ({type(cause).__name__}: "
-                             f"{text[-1] if text else '?'}); no video written") from None
+        raise RayRecordError(f"a Ray worker failed while recording ({failure_line(e)}); no video written") from None
     expected = {a: b - a for a, b in ranges}
     bad = [r for r in results if r.error or not r.data or r.frames != expected[r.first]]
     if bad:
