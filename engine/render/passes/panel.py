@@ -7,6 +7,7 @@ from OpenGL import GL
 
 from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shared import ImageRect
+from engine.render.text import premultiply
 
 MARGIN = 12                  # pixels from the bottom-right corner
 MAX_FRACTION = 0.45          # of the framebuffer's width / height; larger panels are scaled down
@@ -37,9 +38,7 @@ class PanelPass(Pass):
             raise ValueError(f"panel image must be (H, W, 3|4) uint8, got shape {img.shape}")
         if img.shape[2] == 3:
             img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
-        a = img[..., 3:4].astype(np.uint16)
-        self.image.upload(np.ascontiguousarray(np.concatenate([(img[..., :3] * a + 127) // 255, a], axis=2)
-                                               .astype(np.uint8)))
+        self.image.upload(np.ascontiguousarray(premultiply(img)))
         self.shown = True
 
     def rect(self, size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -7,6 +7,7 @@ from OpenGL import GL
 
 from engine.render.passes.base import Pass, Stage, register_pass
 from engine.render.shared import ImageRect
+from engine.render.text import premultiply
 
 
 @register_pass
@@ -28,9 +29,7 @@ class StripPass(Pass):
         img = np.asarray(image, np.uint8)
         if img.ndim != 3 or img.shape[2] != 4 or rect is None:
             raise ValueError(f"strip image must be (H, W, 4) uint8 with a rect, got shape {img.shape}")
-        a = img[..., 3:4].astype(np.uint16)
-        self.image.upload(np.ascontiguousarray(np.concatenate([(img[..., :3] * a + 127) // 255, a], axis=2)
-                                               .astype(np.uint8)))
+        self.image.upload(np.ascontiguousarray(premultiply(img)))
         self.rect = tuple(int(v) for v in rect)
 
     def draw(self, frame, scene) -> None:
