@@ -131,5 +131,5 @@ def test_picking_a_structure_only_neuron_reads_no_weights():
     conv = next(s for s in loaded.scene.slabs if s.kind == "conv")
     pick = Pick(conv, 1.0, conv.center, 1, 1)
     out = ins.inspect(pick)
-    assert out.lines == [] and out.panel is None
+    assert out.lines == ["Conv2d   448 parameters   kernel_size 3x3"] and out.panel is None   # the op, from the graph
     assert pick.value is None and conv.name in pick.describe()

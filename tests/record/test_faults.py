@@ -61,7 +61,7 @@ def test_ctrl_c_while_a_model_loads_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0
+    assert proc.returncode != 0, err           # (once: exit 0 -- the SIGINT not seen, the recording ran through?)
     assert "Traceback" not in err, err
     assert not out.exists() or _frames(out) >= 0
 
