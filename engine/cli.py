@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from engine.errors import NeuroscapeError
+from engine.errors import NeuroscapeError, note_interrupt, was_interrupted
 
 DEFAULT_SCENE = "scenes/default.toml"
 
@@ -358,8 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"view": cmd_view, "render": cmd_render, "record": cmd_record, "bench": cmd_record, "inspect": cmd_inspect,
                 "playground": _cmd_playground, "embed": cmd_embed,
                 None: cmd_default}
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, note_interrupt)       # remembered even where a library swallows it
     try:
-        return handlers[args.cmd](args)
+        code = handlers[args.cmd](args)
+        if was_interrupted() and code == 0:                  # swallowed on the way, then ran to the end
+            print("neuroscape: interrupted (the work finished before it could stop)", file=sys.stderr)
+            return 130
+        return code
     except NeuroscapeError as e:
         print(f"neuroscape: error: {e}", file=sys.stderr)
         return 2

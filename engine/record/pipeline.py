@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import was_interrupted
 from engine.scene.camera import Camera
 from engine.scene.nodes import Scene
 
@@ -72,6 +73,9 @@ class _Signals:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
+        if was_interrupted():          # a Ctrl-C while loading that a library swallowed: stop at once
+            self.by = "SIGINT"
+            self.stop.set()
         return self
 
     def _handle(self, signum, _frame) -> None:

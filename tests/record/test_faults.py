@@ -66,6 +66,39 @@ def test_ctrl_c_while_a_model_loads_stops_cleanly(tmp_path):
     assert not out.exists() or _frames(out) >= 0
 
 
+SWALLOWS = """import pathlib, time, torch
+def build():
+    pathlib.Path("building").touch()
+    try:                                   # a library's bare except around slow work
+        time.sleep(20)
+    except:  # noqa: E722
+        pass
+    return torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU()), torch.randn(1, 8)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_swallowed_by_the_model_code_still_stops_the_recording(tmp_path):
+    """The KeyboardInterrupt is swallowed while the model builds: the run used to carry on and record
+    the whole path (exit 0); the Ctrl-C is remembered, so the recording stops before its first frame."""
+    (tmp_path / "swallow.py").write_text(SWALLOWS)
+    out = tmp_path / "v.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "record", "swallow:build", "-o", str(out), "--quiet"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "building").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "stopped by SIGINT after 0 of" in err, err
+
+
 @pytest.fixture
 def full_disk(tmp_path):
     """A 300 kB tmpfs: root can mount one here; elsewhere the test is skipped (saying why)."""
