@@ -12,11 +12,17 @@ def known_colormap(name: str) -> None:
         raise ValueError(f"unknown colormap {name!r}: use one of {', '.join(colormap_names())}")
 
 
+def rgb_fraction(rgb) -> None:
+    """A colour as three fractions 0..1 (a value beyond is clamped by GL: a colour nobody asked for)."""
+    if any(not 0.0 <= float(c) <= 1.0 for c in rgb):
+        raise ValueError(f"colour components run from 0 to 1, got {list(rgb)}: e.g. [0.02, 0.02, 0.04]")
+
+
 @dataclass
 class Look:
     colormap: str = field(default="viridis", metadata={"check": known_colormap})    # non-negative layers
     diverging: str = field(default="icefire", metadata={"check": known_colormap})   # signed layers
-    background: tuple[float, float, float] = (0.02, 0.02, 0.04)
+    background: tuple[float, float, float] = field(default=(0.02, 0.02, 0.04), metadata={"check": rgb_fraction})
     show_edges: bool = True
     show_labels: bool = True
     max_edges_per_layer: int = field(default=2048, metadata={"min": 0})

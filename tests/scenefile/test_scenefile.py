@@ -49,6 +49,8 @@ def write(tmp_path, text):
     ('[model]\nname = "mlp"\n[[path]]\norbit = "net.2"\ndistance = 1e308\n', "path.distance must be <= 1e+06"),
     ('[model]\nname = "mlp"\n[[path]]\norbit = "net.2"\nduration = 1e308\n', "path.duration must be <= 86400"),
     ('[playground]\nlayers = [8, "x"]\n', "playground.layers must be str or a list of ints"),
+    ('[model]\nname = "mlp"\n[look]\nbackground = [2, -1, 0]\n', "bad.toml:4: look.background must be valid "
+                                                                  "(colour components run from 0 to 1"),
 ])
 def test_bad_scene_file_errors_name_file_and_line(tmp_path, text, needle):
     with pytest.raises(SceneFileError) as e:
