@@ -48,6 +48,9 @@ def _take_weight_edges(scene) -> list:
     return weights
 
 
+COMPACT_BELOW_PX = 500     # window height below which the HUD drops the gradient norms (plotted) and the field line
+
+
 class PlaygroundStage:
     """Renderer + decision field for ``session``; call :meth:`frame` once per displayed frame."""
 
@@ -288,12 +291,13 @@ class PlaygroundStage:
             if not np.isfinite(last.train_loss):
                 lines.append("WARNING: the loss is NaN/Inf (diverged): lower the learning rate ([) and reset (R)")
         dyn = tr.dynamics
-        if dyn.grad_norm:
+        compact = self.renderer.size[1] < COMPACT_BELOW_PX       # a small window: what the plots show goes
+        if dyn.grad_norm and not (compact and self.curves is not None):
             lines.append("grad norm  " + "  ".join(f"{k} {v:.3g}" for k, v in dyn.grad_norm.items()))
         if dyn.dead_share:
             lines.append("dead ReLU  " + "  ".join(f"{k} {v:.0%}" for k, v in dyn.dead_share.items()))
         f = s.field
-        if f is not None:
+        if f is not None and not compact:
             n = f.res ** f.dims
             rate = n / s.evaluator.seconds / 1e6 if s.evaluator.seconds else 0.0
             lines.append(f"field {'x'.join([str(f.res)] * f.dims)} = {n:,} points in "
