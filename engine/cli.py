@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine.errors import NeuroscapeError, note_interrupt, was_interrupted
+from engine.errors import NeuroscapeError, note_interrupt, say_interrupted, was_interrupted
 
 DEFAULT_SCENE = "scenes/default.toml"
 
@@ -365,14 +365,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = handlers[args.cmd](args)
         if was_interrupted() and code == 0:                  # swallowed on the way, then ran to the end
-            print("neuroscape: interrupted (the work finished before it could stop)", file=sys.stderr)
+            say_interrupted(" (the work finished before it could stop)")
             return 130
         return code
     except NeuroscapeError as e:
         print(f"neuroscape: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("neuroscape: interrupted", file=sys.stderr)
+        sys.stderr.flush()
+        say_interrupted()
         return 130
 
 
