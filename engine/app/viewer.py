@@ -20,6 +20,11 @@ FAR_BUDGET_S = 0.03     # per frame, rebuilding far pyramids of live layers (see
 NOTICE_S = 5.0          # a passing message (saved, mode changed, arrived) leaves the HUD after this long
 
 
+def nothing_in_view(lod: dict[int, str]) -> bool:
+    """Every layer outside the picture (flown or turned away from the network): the HUD offers home."""
+    return bool(lod) and all(mode == "cull" for mode in lod.values())
+
+
 class Viewer:
     def __init__(self, scene: Scene, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
                  screenshot_dir: str | Path = ".", samples: int | None = None, session=None,
@@ -287,6 +292,8 @@ class Viewer:
         lines.extend(self.inspect_lines)
         if self.model_error:
             lines.append(f"MODEL ERROR: {self.model_error}")
+        if self.frames and nothing_in_view(self.renderer.last_lod):
+            lines.append("nothing in view: H flies home")
         if self.show_keys:
             from engine.render.passes.hud import font_px
             fb = self.window.framebuffer_size

@@ -88,3 +88,17 @@ def test_keys_are_listed_once_for_the_hud_help_and_readme():
         helptext = build_parser()._subparsers._group_actions[0].choices[cmd].format_help()
         assert all(k in helptext for k, _, _ in keys) and keys_help(keys) in helptext
     assert "H" in dict((k, s) for k, s, _ in VIEWER_KEYS) and "F1" in dict((k, s) for k, s, _ in PLAYGROUND_KEYS)
+
+
+def test_the_hud_offers_home_when_nothing_is_in_view():
+    """Turned away from the network every slab is culled: the viewer's HUD then says H flies home."""
+    from engine.app.viewer import nothing_in_view
+    from engine.pipeline import build
+    from engine.scene.lod import choose_lod
+    from engine.scenefile import resolve_spec
+    _, scene = build(resolve_spec("mlp"))
+    cam = scene.camera
+    assert not nothing_in_view(choose_lod(scene, cam, (800, 600)))
+    cam.yaw += 180.0                                            # looking away
+    assert nothing_in_view(choose_lod(scene, cam, (800, 600)))
+    assert not nothing_in_view({})                              # a cloud-only scene: no slabs to judge
