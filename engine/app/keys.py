@@ -10,7 +10,7 @@ VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Shift", "fast", "4x faster"),
     ("mouse wheel", "speed", "flying speed (orbit mode: zoom)"),
     ("drag", "look", "look around (orbit mode: orbit); left button"),
-    ("H", "home", "fly back to the overview the viewer opened with"),
+    ("H", "home", "fly back to the overview the viewer opened with (the HUD offers it when nothing is in view)"),
     ("O", "orbit", "toggle orbit mode around the picked layer"),
     ("click", "pick", "pick a layer or neuron: name, op, parameters, shape, the neuron's position (channel, y, x; "
                       "head, query, key; ...) and value in the HUD, with the neuron's strongest incoming "
