@@ -325,3 +325,25 @@ def test_overview_strip_shows_where_you_are_and_a_click_flies_there(xvfb, tmp_pa
 
     c, d = _two_shots(xvfb, tmp_path / "v", ["cnn", "--windowed", "--size", f"{SCREEN[0]}x{SCREEN[1]}"], hide)
     assert len(mark(c)) and not len(mark(d)), "V did not hide the strip"
+
+
+def test_f1_hides_and_shows_the_key_hints(xvfb, tmp_path):
+    """An 800x600 window opens with the key hints at the bottom of the HUD; F1 takes them away (the
+    HUD panel gets shorter: fewer rows of text), F1 again brings them back."""
+    def text_rows(img):                  # rows of the HUD's left part with light text on them
+        band = img[:260, 14:700]
+        return int(((band.max(axis=2) > 170).sum(axis=1) > 3).sum())
+
+    shots = []
+
+    def toggle():
+        xdo(xvfb, "key", "F1")
+        time.sleep(1.0)
+        shots.append(_shoot(xvfb, tmp_path, "no screenshot after F1"))
+        xdo(xvfb, "key", "F1")
+        time.sleep(1.0)
+
+    shown, again = _two_shots(xvfb, tmp_path, ["mlp", "--windowed", "--size", "800x600"], toggle)
+    hidden = np.asarray(Image.open(shots[0]).convert("RGB"), dtype=np.int16)
+    assert text_rows(hidden) < text_rows(shown) - 12, (text_rows(hidden), text_rows(shown))
+    assert text_rows(again) > text_rows(hidden) + 12           # (plus the "saved" notice of a screenshot)
