@@ -50,6 +50,17 @@ class Inspector:
         self._layers = {l.id: l for l in graph.layers} if graph is not None else {}
         self._slabs = {s.layer_id: s for s in scene.slabs}
         self._panels: dict[int, tuple[np.ndarray | None, str]] = {}
+        self._values: tuple[object, SceneValues] | None = None
+
+    def values(self) -> SceneValues:
+        """The values shown now, decoded once per live frame (a pick's status, histogram and
+        contributions all read the picked layer on every frame)."""
+        frame = getattr(self.session, "last", None) if self.session is not None else None
+        if frame is None:                        # the slabs' own values: they may be rewritten in place
+            return SceneValues(self.scene, self.session)
+        if self._values is None or self._values[0] is not frame:
+            self._values = (frame, SceneValues(self.scene, self.session))
+        return self._values[1]
 
     @property
     def available(self) -> bool:
@@ -77,7 +88,7 @@ class Inspector:
         if cell is None or slab.mosaic.th != n or slab.mosaic.tw != n:
             return None
         try:
-            values = SceneValues(self.scene, self.session)[slab.layer_id]
+            values = self.values()[slab.layer_id]
         except KeyError:
             return None
         head, q, k = cell
@@ -98,7 +109,7 @@ class Inspector:
         input tokens: lines from the last token plane to the first, weighted; the strongest in the HUD."""
         from engine.compute.rollout import scene_rollout
         tokens = self.scene.tokens
-        ro = scene_rollout(self.scene, SceneValues(self.scene, self.session)) if tokens else None
+        ro = scene_rollout(self.scene, self.values()) if tokens else None
         if ro is None:
             return Inspection(["attention rollout: no attention maps over labelled tokens in this scene"])
         q = ro.filled - 1                     # the last token with attention (so far, when generating)
@@ -128,7 +139,7 @@ class Inspector:
         k, d, _ = rnn_state_of(mod, int(site[3]))
         steps, n = layer.shape[1], layer.shape[2]
         t, unit = divmod(int(index), n)
-        values = SceneValues(self.scene, self.session)
+        values = self.values()
         base = layer.name.rsplit(".", 1)[0]
         by_name = {l.name: l for l in self.graph.layers}
         feed = [e.src for e in self.graph.edges if e.dst == layer.id]
@@ -182,9 +193,8 @@ class Inspector:
         """The picked neuron's value now (a live frame's, else the recording's)."""
         if picked is None or getattr(picked, "slab", None) is None or picked.index is None:
             return None
-        from engine.compute.unmosaic import SceneValues
         try:
-            return float(SceneValues(self.scene, self.session)[picked.slab.layer_id][picked.index])
+            return float(self.values()[picked.slab.layer_id][picked.index])
         except (KeyError, IndexError, ValueError):
             return None
 
@@ -218,7 +228,7 @@ class Inspector:
     def histogram(self, picked: Pick) -> np.ndarray | None:
         """The picked layer's activation histogram (the values shown now), the neuron's value marked."""
         try:
-            values = SceneValues(self.scene, self.session)[picked.slab.layer_id]
+            values = self.values()[picked.slab.layer_id]
         except (KeyError, IndexError, ValueError):
             return None
         return histogram_image(values, self.value_of(picked), f"{picked.slab.name}: {values.size:,} values")
@@ -250,7 +260,7 @@ class Inspector:
         if picked.index is None:
             return out
         from engine.compute.contrib import bias_of, contributions
-        values = SceneValues(self.scene, self.session)
+        values = self.values()
         try:
             cs = contributions(self.model, self.graph, layer, picked.index, values, k=self.k)
         except Exception as e:  # noqa: BLE001 - a model this module does not understand: say so, keep flying

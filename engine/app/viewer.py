@@ -51,6 +51,7 @@ class Viewer:
         self.strip = OverviewStrip(scene)        # V: every layer in data-flow order, you-are-here, click to fly
         self.show_strip = len(self.strip) >= 2
         self._strip_state = None
+        self._here: int | None = None            # the layer you are at this frame (strip order)
         self._flown: int | None = None          # the layer flown to (strip order), the strip's mark until you move
         self.screenshot_dir = Path(screenshot_dir)
         self.path_keys = PathBuilder(scene, out=path_out, base=scene_source,  # K adds, J saves (with the input)
@@ -240,8 +241,10 @@ class Viewer:
         return self.strip.nearest(cam.position, cam.forward)
 
     def _update_strip(self, size: tuple[int, int]) -> None:
-        """Redraw the strip's picture only when the nearest layer, the window size or V changed."""
-        here = self.here() if self.show_strip else None
+        """Where you are (once a frame, for the strip and the HUD); the strip's picture is redrawn only
+        when that layer, the window size or V changed."""
+        self._here = self.here()
+        here = self._here if self.show_strip else None
         state = (self.show_strip, here, tuple(size))
         if state == self._strip_state:
             return
@@ -272,8 +275,8 @@ class Viewer:
         lines = [f"{s.title}   {self.fps:5.1f} fps   {len(s.slabs)} layers   {s.neuron_count:,} neurons   "
                  f"{s.edge_count:,} edges",
                  f"{c.mode}  speed {c.speed:.2f}/s  camera ({pos})   labels {'on' if s.show_labels else 'off'}   "
-                 f"edges {'on' if s.show_edges else 'off'}" + (f"   at {self.strip.name(here)}" if (
-                     here := self.here()) is not None else ""), *([self.status] if self.status else []), *self.notes]
+                 f"edges {'on' if s.show_edges else 'off'}" + (f"   at {self.strip.name(self._here)}"
+                                                                 if self._here is not None else ""), *([self.status] if self.status else []), *self.notes]
         if self.explainer is not None:
             lines.extend(self.explainer.lines)
         if self.session is not None:
