@@ -266,23 +266,19 @@ def test_viewer_h_flies_home_after_flying_away(xvfb, tmp_path):
                              "--screenshot-dir", str(tmp_path), "--max-seconds", "120"],
                             env=dict(xvfb, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    shots = lambda: sorted(tmp_path.glob("*.png"))  # noqa: E731
     try:
         assert wait_for_window(xvfb, proc), proc.stderr.read() if proc.poll() is not None else "no window"
         xdo(xvfb, "mousemove", "400", "300")
-        xdo(xvfb, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 1, 90), "no first screenshot"
+        first = _shoot(xvfb, tmp_path, "no first screenshot")
         xdo(xvfb, "keydown", "w")
         time.sleep(1.5)
         xdo(xvfb, "keyup", "w")
-        xdo(xvfb, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 2, 90), "no screenshot away from home"
+        second = _shoot(xvfb, tmp_path, "no screenshot away from home")
         xdo(xvfb, "key", "h")
         time.sleep(3.0)                            # the flight home takes 0.8 s (slow frames: a few more)
-        xdo(xvfb, "key", "p")
-        assert wait_for(lambda: len(shots()) >= 3, 90), "no screenshot at home"
-        time.sleep(0.3)
-        start, away, home = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16)[260:] for p in shots()[:3])
+        third = _shoot(xvfb, tmp_path, "no screenshot at home")
+        start, away, home = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16)[260:]
+                             for p in (first, second, third))
         xdo(xvfb, "key", "Escape")
         assert proc.wait(30) == 0
     finally:
