@@ -77,6 +77,12 @@ def key_hint_lines(width_chars: int, keys: tuple[tuple[str, str, str], ...] = VI
     return lines + ([line] if line else [])
 
 
+def hud_key_lines(size: tuple[int, int], keys: tuple[tuple[str, str, str], ...] = VIEWER_KEYS) -> list[str]:
+    """The key hints wrapped to a ``size`` framebuffer's width in the HUD's font (which follows its height)."""
+    from engine.render.passes.hud import font_px      # here, not above: the CLI's help stays free of GL
+    return key_hint_lines(max(30, int(0.9 * size[0] / (0.6 * font_px(size)))), keys)
+
+
 def keys_help(keys: tuple[tuple[str, str, str], ...] = VIEWER_KEYS) -> str:
     """For argparse's epilog: one key a line."""
     import textwrap

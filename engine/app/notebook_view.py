@@ -179,13 +179,11 @@ class NotebookView:
     def _key_hints(self) -> None:
         """The playground's keys that work here, wrapped to the frame's width at the bottom of its HUD in a
         frame 600 px tall or more (as the viewer's F1 hints), else in the caption."""
-        from engine.app.keys import PLAYGROUND_KEYS, key_hint_lines
-        from engine.render.passes.hud import font_px
+        from engine.app.keys import PLAYGROUND_KEYS, hud_key_lines, key_hint_lines
         keys = tuple(k for k in PLAYGROUND_KEYS if k[0] not in WINDOW_ONLY)
         self.key_hints = key_hint_lines(10 ** 6, keys)[0]
         tall = self.size[1] >= KEYS_MIN_HEIGHT           # else they would crowd the picture: the title bar has them
-        self.stage.keys = key_hint_lines(max(30, int(0.9 * self.size[0] / (0.6 * font_px(self.size)))), keys) \
-            if tall else None
+        self.stage.keys = hud_key_lines(self.size, keys) if tall else None
 
     # ------------------------------------------------------------------ events
     def handle(self, event: dict) -> bool:
@@ -256,14 +254,9 @@ class NotebookView:
         return True
 
     def _value(self, hit) -> float | None:
-        """The picked neuron's value now (the live frame's, else the scene's)."""
-        if hit.index is None:
-            return None
-        from engine.compute.unmosaic import SceneValues
-        try:
-            return float(SceneValues(self.scene, self.session)[hit.slab.layer_id][hit.index])
-        except (KeyError, IndexError, ValueError):
-            return None
+        """The picked neuron's value now (the live frame's, else the scene's), as the viewer reads it."""
+        from engine.app.inspector import Inspector
+        return Inspector(self.scene, session=self.session).value_of(hit)
 
     def _key(self, key: str, down: bool, shift: bool) -> bool:
         name = " " if key == " " else key.lower()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
-from engine.app.keys import PLAYGROUND_KEYS, key_hint_lines
+from engine.app.keys import PLAYGROUND_KEYS, hud_key_lines
 from engine.render.passes.field import FieldPass
 from engine.render.playground_stage import PlaygroundStage
 from engine.app.window import Window
@@ -157,8 +157,7 @@ class PlaygroundApp:
         """The key hints wrapped to the window's width (F1 hides them)."""
         if not self.show_keys:
             return ["F1 keys"]
-        from engine.render.passes.hud import font_px
-        return key_hint_lines(max(30, int(0.9 * size[0] / (0.6 * font_px(size)))), PLAYGROUND_KEYS)
+        return hud_key_lines(size, PLAYGROUND_KEYS)
 
     def screenshot(self) -> Path:
         from engine.render.png import save_png

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.app.controls import CameraController
-from engine.app.keys import key_hint_lines
+from engine.app.keys import hud_key_lines
 from engine.app.window import Window
 from engine.scene.nodes import Scene
 from engine.scene.overview import OverviewStrip
@@ -298,9 +298,7 @@ class Viewer:
         if self.frames and nothing_in_view(self.renderer.last_lod):
             lines.append("nothing in view: H flies home")
         if self.show_keys:
-            from engine.render.passes.hud import font_px
-            fb = self.window.framebuffer_size
-            lines.extend(key_hint_lines(max(30, int(0.9 * fb[0] / (0.6 * font_px(fb))))))
+            lines.extend(hud_key_lines(self.window.framebuffer_size))
         else:
             lines.append("F1 keys")
         return lines
