@@ -127,9 +127,9 @@ class PlaygroundStage:
     def _frame_camera(self) -> None:
         boxes = [(self.field.center, FIELD_HALF)] + ([(self.entropy.center, FIELD_HALF)] if self.entropy else [])
         size = self.renderer.size
-        cam = framing_camera(self.scene, *boxes[0], extra=boxes[1:], aspect=size[0] / size[1])
-        self.camera.position, self.camera.yaw, self.camera.pitch = cam.position, cam.yaw, cam.pitch
         lo, hi = framing_box(self.scene, *boxes[0], extra=boxes[1:])
+        cam = framing_camera(lo, hi, aspect=size[0] / size[1])
+        self.camera.position, self.camera.yaw, self.camera.pitch = cam.position, cam.yaw, cam.pitch
         self.look_target = (lo + hi) / 2          # what the camera looks at: the window orbits around it
         self.framings = getattr(self, "framings", 0) + 1
 

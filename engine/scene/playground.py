@@ -39,7 +39,7 @@ def network_scene(graph: LayerGraph, field_center=(0.0, 0.0, 0.0), field_half: f
     offset = np.array([x_left - lo[0], c[1] - (lo[1] + hi[1]) / 2, c[2] - (lo[2] + hi[2]) / 2])
     translate(scene, offset)
     scene.title = title
-    scene.camera = framing_camera(scene, c, field_half)
+    scene.camera = framing_camera(*framing_box(scene, c, field_half))
     return scene
 
 
@@ -57,11 +57,9 @@ def framing_box(scene: Scene, field_center, field_half: float, extra: list | Non
     return lo, hi
 
 
-def framing_camera(scene: Scene, field_center, field_half: float, extra: list | None = None,
-                   aspect: float = 16 / 9) -> Camera:
-    """A camera above and in front of the field and the network, looking at the middle of their
-    framing_box from as near as shows all of it in an ``aspect`` picture."""
-    lo, hi = framing_box(scene, field_center, field_half, extra)
+def framing_camera(lo: np.ndarray, hi: np.ndarray, aspect: float = 16 / 9) -> Camera:
+    """A camera above and in front of the box (lo, hi) -- a framing_box -- looking at its middle from
+    as near as shows all of it in an ``aspect`` picture."""
     mid = (lo + hi) / 2
     span = float(np.max(hi - lo))
     cam = Camera(position=mid + np.array([0.0, 0.55, 1.0]) * span * 0.95).look_at(mid)
