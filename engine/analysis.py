@@ -7,8 +7,8 @@ from pathlib import Path
 
 from engine.pipeline import Loaded
 
-__all__ = ["CheckpointTimeline", "compare_loaded", "embed_loaded", "explain_loaded", "featviz_loaded",
-           "timeline_loaded", "uncertainty_loaded"]
+__all__ = ["CheckpointTimeline", "check_atlas", "collect_loaded", "compare_loaded", "embed_loaded", "explain_loaded",
+           "featviz_loaded", "timeline_loaded", "uncertainty_loaded"]
 
 
 def _shown_input(loaded: Loaded):
@@ -232,59 +232,83 @@ def featviz_loaded(loaded: Loaded, target: str, steps: int = 128, channels: int 
             f"on their tiles)"]
 
 
+def collect_loaded(loaded: Loaded, layer: str, input_spec: str | None, limit: int | None = None, progress=None,
+                   workers: int | None = None, address: str | None = None):
+    """The dataset pass of an embedding or an atlas (engine/compute/embed.py's Collected): ``layer``'s
+    output for every item of ``input_spec``, on Ray ``workers`` when given. Made once when both are asked."""
+    from engine.compute.embed import collect
+    from engine.compute.errors import InputError
+    if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
+        raise InputError("embed needs a PyTorch model with weights (not structure only, not ONNX)")
+    return collect(loaded.model, loaded.graph, layer, _source(loaded, input_spec), limit=limit, progress=progress,
+                   workers=_workers(loaded, workers, address, input_spec))
+
+
+def _source(loaded: Loaded, input_spec: str | None):
+    from engine.compute.inputs import open_input
+    return open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
+                      seed=loaded.spec.seed, model=loaded.model)
+
+
 def embed_loaded(loaded: Loaded, layer: str, input_spec: str | None = None, method: str = "pca",
                  limit: int | None = None, load_from: str | None = None, save_to: str | None = None,
-                 progress=None, workers: int | None = None, address: str | None = None) -> list[str]:
+                 progress=None, workers: int | None = None, address: str | None = None,
+                 collected=None) -> list[str]:
     """An embedding (engine/compute/embed.py) of ``layer``'s representations of every item of
     ``input_spec`` (or loaded from an npz), as a point cloud standing beside that layer's slab; the
-    dataset pass on Ray ``workers`` when given."""
-    from engine.compute.embed import embed, load_embedding
+    dataset pass on Ray ``workers`` when given, or ``collected`` (collect_loaded) when already made."""
+    from engine.compute.embed import METHODS, embed, load_embedding
     from engine.compute.errors import InputError
-    from engine.compute.inputs import open_input
     from engine.scene.nodes.cloud import PointCloud, beside
     if load_from is not None:
         emb = load_embedding(load_from)
         layer = emb.layer
     else:
-        if loaded.graph.structure_only or hasattr(loaded.model, "record_graph"):
-            raise InputError("embed needs a PyTorch model with weights (not structure only, not ONNX)")
-        src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
-                         seed=loaded.spec.seed, model=loaded.model)
-        emb = embed(loaded.model, loaded.graph, layer, src, method, limit=limit, progress=progress,
-                    workers=_workers(loaded, workers, address, input_spec))
+        if method not in METHODS:        # before the dataset pass, not after it
+            raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+        _slab_named(loaded, layer, "the embedding")
+        if collected is None:
+            collected = collect_loaded(loaded, layer, input_spec, limit, progress, workers, address)
+        emb = embed(loaded.model, loaded.graph, layer, None, method, collected=collected)
         if save_to is not None:
             emb.save(save_to)
-    slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
-    if slab is None:
-        raise InputError(f"the scene has no layer {layer!r} to put the embedding beside")
+    slab = _slab_named(loaded, layer, "the embedding")
     pos, size = beside(slab, loaded.scene.bbox, emb.points)
     loaded.scene.add(PointCloud(pos, emb.colors(), slab.layer_id, f"{layer} ({emb.method})", size, emb.items))
     by = "label" if (emb.labels >= 0).any() else "prediction"
     return [f"{len(pos):,} items of {layer} reduced with {emb.method}, coloured by {by}, beside the layer"]
 
 
+def _slab_named(loaded: Loaded, layer: str, what: str):
+    from engine.compute.errors import InputError
+    slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
+    if slab is None:
+        raise InputError(f"the scene has no layer {layer!r} to put {what} beside")
+    return slab
+
+
+def check_atlas(loaded: Loaded, layer: str):
+    """(icon size, the layer's slab) for an atlas of ``layer``, or the InputError saying why not --
+    before any dataset pass."""
+    return _image_input_size(loaded, "--atlas"), _slab_named(loaded, layer, "the atlas")
+
+
 def atlas_loaded(loaded: Loaded, layer: str, input_spec: str, method: str = "pca", grid: int = 8, steps: int = 128,
                  limit: int | None = None, progress_items=None, progress_steps=None, workers: int | None = None,
-                 address: str | None = None) -> list[str]:
+                 address: str | None = None, collected=None) -> list[str]:
     """An Activation Atlas (engine/compute/atlas.py) of ``layer`` over every item of ``input_spec``: its
-    icons as a wall beside the layer (past an embedding's cloud), computed on Ray ``workers`` when given.
-    The HUD lines."""
+    icons as a wall beside the layer (past an embedding's cloud), computed on Ray ``workers`` when given;
+    ``collected``: the dataset pass already made (collect_loaded). The HUD lines."""
     import numpy as np
 
     from engine.compute.atlas import activation_atlas, atlas_labels
-    from engine.compute.errors import InputError
     from engine.compute.featviz import FeatVizSettings
-    from engine.compute.inputs import open_input
     from engine.scene.nodes.cloud import beside_box
-    size = _image_input_size(loaded, "--atlas")
-    slab = next((s for s in loaded.scene.slabs if s.name == layer), None)
-    if slab is None:
-        raise InputError(f"the scene has no layer {layer!r} to put the atlas beside")
-    src = open_input(input_spec, example=loaded.example, family=loaded.graph.family, model_spec=loaded.spec.model,
-                     seed=loaded.spec.seed, model=loaded.model)
+    size, slab = check_atlas(loaded, layer)
+    src = None if collected is not None else _source(loaded, input_spec)
     atlas = activation_atlas(loaded.model, loaded.graph, layer, src, size, method, grid,
                              FeatVizSettings(steps=steps, seed=loaded.spec.seed), limit, progress_items, progress_steps,
-                             _workers(loaded, workers, address, input_spec))
+                             _workers(loaded, workers, address, input_spec), collected)
     centre, side = beside_box(slab, loaded.scene.bbox)
     corner = centre + np.array([0.75 * side, side / 2, 0.0])
     loaded.scene.labels.extend(atlas_labels(atlas, corner, side, slab.layer_id))

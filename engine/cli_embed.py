@@ -50,7 +50,7 @@ def cmd_embed(args, spec, say) -> int:
     """Run `neuroscape embed` on the resolved scene ``spec``; ``say`` prints a progress line."""
     import numpy as np
 
-    from engine.analysis import atlas_loaded, embed_loaded
+    from engine.analysis import atlas_loaded, check_atlas, collect_loaded, embed_loaded
     from engine.pipeline import LiveOptions, load
     from engine.record.output import check_output
     from engine.render.png import save_png
@@ -83,16 +83,20 @@ def cmd_embed(args, spec, say) -> int:
         from engine.compute.cluster import check_workers
         check_workers(args.workers, args.ray_address)
     loaded = load(spec, LiveOptions(input=args.input) if args.view else None, ring=3)
+    collected = None
     bar, progress = _bar(f"embedding {args.input}", "item")
     with bar:
+        if args.atlas:              # one dataset pass for the cloud and the atlas
+            check_atlas(loaded, args.layer)
+            collected = collect_loaded(loaded, args.layer, args.input, args.limit, progress, args.workers,
+                                       args.ray_address)
         lines = embed_loaded(loaded, args.layer, args.input, args.method, args.limit, args.load, args.save, progress,
-                             args.workers, args.ray_address)
+                             args.workers, args.ray_address, collected)
     if args.atlas:
-        items, p_items = _bar(f"atlas: {args.input}", "item")
         steps, p_steps = _bar(f"atlas: {args.atlas}x{args.atlas} icons", "step")
-        with items, steps:
+        with steps:
             lines += atlas_loaded(loaded, args.layer, args.input, args.method, args.atlas, args.atlas_steps,
-                                  args.limit, p_items, p_steps, args.workers, args.ray_address)
+                                  args.limit, None, p_steps, args.workers, args.ray_address, collected)
     lo, hi = cloud_bounds(loaded.scene.nodes_of(PointCloud)[-1])
     if args.atlas:
         hi = hi + np.array([1.1 * float(np.ptp(np.c_[lo, hi], axis=1).max()), 0.0, 0.0])   # the wall beyond the cloud

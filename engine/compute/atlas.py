@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from engine.compute.cluster import Workers
-from engine.compute.embed import collect, reduce
+from engine.compute.embed import Collected, collect, reduce
 from engine.compute.errors import InputError
 from engine.compute.featviz import FeatVizSettings, cache_dir, optimize_images, optimize_spread, weights_key
 from engine.compute.module_layer import module_layer
@@ -65,14 +65,15 @@ def _cells(xy: np.ndarray, grid: int) -> np.ndarray:
 def activation_atlas(model: nn.Module, graph: LayerGraph, layer_name: str, source, input_size: tuple[int, int],
                      method: str = "pca", grid: int = 8, settings: FeatVizSettings = FeatVizSettings(),
                      limit: int | None = None, progress_items=None, progress_steps=None,
-                     workers: Workers | None = None) -> Atlas:
+                     workers: Workers | None = None, collected: Collected | None = None) -> Atlas:
     """The atlas of ``layer_name`` over every item of ``source``: a ``grid`` x ``grid`` layout of its 2D
     reduction, an icon for each cell of at least MIN_ITEMS items (cached on disk); the dataset pass and
-    the icons on Ray ``workers`` when given."""
+    the icons on Ray ``workers`` when given. ``collected``: that dataset pass already made."""
     if isinstance(grid, bool) or not isinstance(grid, int) or not 2 <= grid <= MAX_GRID:
         raise InputError(f"--atlas {grid!r}: the grid has 2..{MAX_GRID} cells a side, e.g. --atlas 8")
     layer, module = module_layer(model, graph, layer_name, "--layer")
-    c = collect(model, graph, layer_name, source, limit=limit, progress=progress_items, workers=workers)
+    c = collected if collected is not None else collect(model, graph, layer_name, source, limit=limit,
+                                                         progress=progress_items, workers=workers)
     cell = _cells(reduce(c.feats, method, dims=2), grid)
     key = cell[:, 0] * grid + cell[:, 1]
     used, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)

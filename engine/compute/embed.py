@@ -167,12 +167,15 @@ def collect(model: nn.Module, graph: LayerGraph, layer_name: str, source, batch:
 
 
 def embed(model: nn.Module, graph: LayerGraph, layer_name: str, source, method: str = "pca", batch: int = 64,
-          limit: int | None = None, progress=None, workers: Workers | None = None) -> Embedding:
+          limit: int | None = None, progress=None, workers: Workers | None = None,
+          collected: Collected | None = None) -> Embedding:
     """Run every item of ``source`` through ``model`` (on Ray ``workers`` when given) and reduce
-    ``layer_name``'s outputs to 3D."""
+    ``layer_name``'s outputs to 3D; ``collected``: that pass already made (an atlas of the same layer
+    shares it)."""
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
-    c = collect(model, graph, layer_name, source, batch, limit, progress, workers=workers)
+    c = collected if collected is not None else collect(model, graph, layer_name, source, batch, limit, progress,
+                                                         workers=workers)
     return Embedding(layer_name, method, reduce(c.feats, method), c.labels, c.predictions, c.items)
 
 

@@ -66,7 +66,7 @@ def test_cells_average_their_items_and_icons_point_their_own_way(cnn, tmp_path, 
 
 
 def test_bad_atlas_requests_are_one_line(cnn, tmp_path):
-    from engine.analysis import atlas_loaded
+    from engine.analysis import atlas_loaded, embed_loaded
     from engine.cli import main
     from engine.compute.atlas import activation_atlas
     loaded, src = cnn
@@ -80,6 +80,15 @@ def test_bad_atlas_requests_are_one_line(cnn, tmp_path):
         atlas_loaded(mlp, mlp.graph.layers[-1].name, "noise")
     assert main(["embed", "cnn", "--input", "digits", "--layer", LAYER, "--atlas", "3", "--load",
                  str(tmp_path / "x.npz"), "-o", str(tmp_path / "x.png")]) == 2
+    import engine.compute.atlas as atlas_mod
+    import engine.compute.embed as embed_mod
+    with pytest.MonkeyPatch.context() as mp:              # refused before any dataset pass
+        for mod in (embed_mod, atlas_mod):
+            mp.setattr(mod, "collect", lambda *a, **k: pytest.fail("a dataset pass ran"))
+        assert main(["embed", "mlp", "--input", "noise", "--layer", mlp.graph.layers[-1].name, "--atlas", "3",
+                     "-o", str(tmp_path / "y.png")]) == 2
+        with pytest.raises(InputError, match="--method 'nope'"):
+            embed_loaded(loaded, LAYER, "digits", "nope")
 
 
 def test_cli_draws_the_atlas_wall(tmp_path, monkeypatch):
@@ -90,7 +99,13 @@ def test_cli_draws_the_atlas_wall(tmp_path, monkeypatch):
     plain, wall = tmp_path / "plain.png", tmp_path / "wall.png"
     common = ["embed", "cnn", "--input", "digits", "--layer", LAYER, "--limit", "200", "--size", "480x270"]
     assert main(common + ["-o", str(plain)]) == 0
+    import engine.compute.atlas as atlas_mod
+    import engine.compute.embed as embed_mod
+    passes, collect = [], embed_mod.collect
+    for mod in (embed_mod, atlas_mod):
+        monkeypatch.setattr(mod, "collect", lambda *a, **k: passes.append(1) or collect(*a, **k))
     assert main(common + ["--atlas", "3", "--atlas-steps", "4", "-o", str(wall)]) == 0
+    assert len(passes) == 1                               # the cloud and the atlas share one dataset pass
     a = np.asarray(Image.open(wall).convert("RGB")).astype(int)
     right = a[60:, a.shape[1] // 2:]                     # the wall stands right of the cloud
     assert (right.min(axis=2) > 80).mean() > 0.02         # icons (grey after a few steps) on a dark background
