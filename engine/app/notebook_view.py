@@ -42,6 +42,7 @@ class NotebookView:
         self.status = ""
         self.key_hints = ""                                         # the playground's, for the caption
         self.live_t = 0
+        self.worker = None                                          # the widget's forward passes (ProbeWorker)
         self._scene, self.stage, self.renderer = scene, None, None
         self._drag: tuple[float, float] | None = None
         self._press: tuple[float, float] = (0.0, 0.0)
@@ -143,23 +144,40 @@ class NotebookView:
                 self._framings, self.controls.target = st.framings, st.look_target
             st.draw()
         else:
-            self._step_live(now)
+            self._step_live(now, at is None)
             self.renderer.draw(self.camera)
         return self.renderer.read_pixels()
 
-    def _step_live(self, now: float) -> None:
-        """Live inputs follow wall time (LIVE_FPS), whatever the frame rate: the newest frame only."""
+    def _step_live(self, now: float, by_clock: bool) -> None:
+        """Live inputs follow wall time (LIVE_FPS), whatever the frame rate: the newest frame only. By
+        the clock (the widget) the forward passes run in a thread, as in the viewer, so a big model
+        slows its values, not the widget; at given times (videos, tests) each frame is computed here."""
         s = self.session
         if s is None or not (s.live or s.pulse):
             return
-        t = int((now - self._start) * LIVE_FPS)
-        if t == self.live_t:
-            return
-        got = s.compute(t)
+        if by_clock:
+            if self.worker is None:
+                from engine.compute.live import ProbeWorker
+                self.worker = ProbeWorker(s, clock=lambda: int((time.perf_counter() - self._start) * LIVE_FPS))
+            got = self.worker.take()
+            if got is None:
+                return
+            t, frame = got
+        else:
+            self._stop_worker()
+            t = int((now - self._start) * LIVE_FPS)
+            if t == self.live_t:
+                return
+            frame = s.compute(t)
         self.live_t = t
-        if got.error is not None:
-            self.status = f"model error: {got.error}"
-        s.apply(got, t, renderer=self.renderer)
+        if frame.error is not None:
+            self.status = f"model error: {frame.error}"
+        s.apply(frame, t, renderer=self.renderer)
+
+    def _stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
     def resize(self, logical: tuple[float, float], pixels: tuple[int, int] | None = None) -> None:
         """The widget's new size: ``logical`` (event coordinates), ``pixels`` drawn (default: logical),
@@ -302,6 +320,7 @@ class NotebookView:
         ctx, self.context = getattr(self, "context", None), None
         if ctx is None:
             return
+        self._stop_worker()
         try:
             if ctx.context is not None:
                 ctx.make_current()

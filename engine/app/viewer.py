@@ -90,8 +90,7 @@ class Viewer:
             session.seconds_per_step = GENERATE_SECONDS_PER_TOKEN
         if session is not None and (session.live or session.pulse):
             from engine.compute.live import ProbeWorker
-            self.worker = ProbeWorker(session)
-            self.worker.t = 1
+            self.worker = ProbeWorker(session, start=1)
             self.renderer.far_budget = FAR_BUDGET_S
         self._install_callbacks()
 

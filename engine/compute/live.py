@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
+from typing import Callable
 
 import numpy as np
 
@@ -120,30 +122,53 @@ class LiveSession:
 
 
 class ProbeWorker:
-    """Computes frames in a background thread; the render loop takes the newest when it is ready."""
+    """Computes frames in a background thread; the render loop takes the newest when it is ready.
+    Frames are numbered from ``start`` one after another, each computed once the previous was taken;
+    or, with ``clock``, the number it gives now (a live input following wall time), the newest frame
+    replacing one not yet taken, and none computed while nobody took one for IDLE_S."""
 
-    def __init__(self, session: LiveSession) -> None:
+    IDLE_S = 2.0
+
+    def __init__(self, session: LiveSession, start: int = 0, clock: Callable[[], int] | None = None) -> None:
         self.session = session
         self.out: queue.Queue = queue.Queue(maxsize=1)
-        self.t = 0
+        self.t = start
+        self.clock = clock
+        self._taken = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="neuroscape-probe", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        done = None
         while not self._stop.is_set():
-            frame = self.session.compute(self.t)
-            while not self._stop.is_set():
-                try:
-                    self.out.put((self.t, frame), timeout=0.1)
-                    break
-                except queue.Full:
+            if self.clock is not None:
+                t = self.clock()
+                if t == done or time.monotonic() - self._taken > self.IDLE_S:
+                    self._stop.wait(0.005)
                     continue
-            self.t += 1
+                self.t = t
+            frame = self.session.compute(self.t)
+            done = self.t
+            if self.clock is not None:
+                try:                        # the newest wins; this thread alone puts
+                    self.out.get_nowait()
+                except queue.Empty:
+                    pass
+                self.out.put_nowait((self.t, frame))
+            else:
+                while not self._stop.is_set():
+                    try:
+                        self.out.put((self.t, frame), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                self.t += 1
             if not self.session.live and not self.session.pulse:
                 return            # a still input: one frame is all there is
 
     def take(self) -> tuple[int, Frame] | None:
+        self._taken = time.monotonic()
         try:
             return self.out.get_nowait()
         except queue.Empty:

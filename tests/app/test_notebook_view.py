@@ -137,6 +137,37 @@ def test_live_input_steps_with_time():
 
 
 @pytest.mark.slow
+def test_widget_frames_leave_the_forward_pass_to_a_thread():
+    """By the clock (the widget) the forward passes run off the kernel's thread, so a big model slows its
+    values, not the widget; frames at given times (videos) are computed in place, the thread stopped."""
+    import threading
+    import time
+    v = open_view("digits-cnn", input="digits", live=True, size=(W, H))
+    threads: list[int] = []
+    compute = v.session.compute
+
+    def recorded(t):
+        threads.append(threading.get_ident())
+        return compute(t)
+    v.session.compute = recorded
+    try:
+        first = v.frame()
+        deadline = time.monotonic() + 60
+        while v.live_t < 2 and time.monotonic() < deadline:    # frames of the clock arrive from the thread
+            time.sleep(0.05)
+            v.frame()
+        assert v.live_t >= 2 and v.worker is not None
+        assert threads and threading.get_ident() not in threads
+        threads.clear()
+        b = v.frame(at=1.1)                                     # a video's frame: computed here, in order
+        assert v.worker is None and threads == [threading.get_ident()]
+        assert "digits #1" in v.caption() and changed(first, b) > 0.01
+    finally:
+        v.close()
+    assert v.worker is None
+
+
+@pytest.mark.slow
 def test_playground_trains_as_frames_are_drawn_and_takes_its_keys():
     v = open_view("scenes/playground_circles.toml", size=(W, H))
     try:
