@@ -47,6 +47,7 @@ def test_argument_errors_are_one_line(args, needle):
     one_line_error(run(*args), needle)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", [
     (("inspect", "cnn", "--input-shape", "1x3x1000000x1000000"), "the input alone needs 12,000.0 GB"),
     (("inspect", "cnn", "--input-shape", "1x99999999999999999999"), "more than a tensor dimension can hold"),
@@ -55,6 +56,7 @@ def test_input_shapes_beyond_memory_are_one_line(args, needle):
     one_line_error(run(*args), needle)
 
 
+@pytest.mark.slow
 def test_fps_zero_is_refused_not_replaced(tmp_path):
     one_line_error(run("record", "mlp", "--fps", "0", "-o", str(tmp_path / "f.mp4")), "--fps 0")
     one_line_error(run("record", "scenes/playground_circles.toml", "--fps", "0", "-o", str(tmp_path / "p.mp4")),
@@ -246,6 +248,7 @@ def test_generate_refuses_what_cannot_generate(tmp_path):
     one_line_error(run("render", "pydoc-gpt", "--generate", "-2", "-o", png), "--generate")
 
 
+@pytest.mark.slow
 def test_a_scene_bigger_than_the_far_plane_is_still_drawn(tmp_path):
     """texel = 6469693229 lays the network out far past the camera's default far plane (5000): the
     renderer moves its far plane out instead of clipping everything away (a blank picture)."""
@@ -280,6 +283,7 @@ def make():
 '''
 
 
+@pytest.mark.slow
 def test_a_model_failing_on_some_live_frames_is_counted_reported_and_not_success(tmp_path):
     """The video keeps the last good frame where the model failed; the report says how many frames
     failed and complete: false; the exit is 1 unless --skip-bad-frames."""

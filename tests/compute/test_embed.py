@@ -97,6 +97,7 @@ def test_a_clicked_point_is_picked_and_becomes_the_live_input():
     sess.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,package", [("tsne", "openTSNE"), ("umap", "umap")])
 def test_tsne_and_umap_are_seeded_and_separate_what_differs(method, package):
     pytest.importorskip(package)

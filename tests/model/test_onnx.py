@@ -59,6 +59,7 @@ def test_resnet18_layers_shapes_and_values_match_torch(resnet18):
         m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d))
 
 
+@pytest.mark.slow
 def test_small_gpt2_and_lstm_run_and_match(tmp_path):
     from engine.model.sources.huggingface import import_transformers
     tf = import_transformers()

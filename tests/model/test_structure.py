@@ -70,6 +70,7 @@ def test_shadow_values_answer_checks_on_inputs_and_everything_else_stays_meta():
             y.sum().item()
 
 
+@pytest.mark.slow
 def test_llama3_70b_opens_as_structure_at_its_true_size():
     """The shipped config: 80 blocks x 64 heads with 8 KV heads, 70.6 B parameters, nothing allocated."""
     from engine.model.registry import load_model
