@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.ndimage import gaussian_filter1d
 
 from engine.errors import NeuroscapeError
 from engine.scene.camera import Camera
@@ -87,6 +85,7 @@ class CameraPath:
             self._pos = lambda t: pos[0]
             self._tgt = lambda t: tgt[0]
         else:
+            from scipy.interpolate import CubicSpline      # here: importing scipy.interpolate takes ~0.5-1 s
             self._pos = CubicSpline(ts, pos, axis=0, bc_type="clamped")
             self._tgt = CubicSpline(ts, tgt, axis=0, bc_type="clamped")
 
@@ -122,6 +121,7 @@ def _flow_profile(scene: Scene):
     zs, ext, cx, cy = zs[order], ext[order], cx[order], cy[order]
     lo, hi = float(zs[-1]), float(zs[0])
     grid = np.linspace(hi, lo, 256) if hi > lo else np.array([hi, hi - 1.0])
+    from scipy.ndimage import gaussian_filter1d
     sm = lambda a: gaussian_filter1d(np.interp(-grid, -zs, a), 12)   # np.interp wants increasing x
     return grid, np.maximum(sm(ext), 1.0), sm(cx), sm(cy), zs
 
