@@ -309,6 +309,8 @@ class Viewer:
             return
         t, frame = got
         self.live_t = t
+        if frame is None:                        # the same input as the frame shown: its values stay
+            return
         self.model_error = frame.error
         if frame.error is None:
             self.nonfinite = frame.nonfinite

@@ -32,17 +32,40 @@ class LiveSession:
         self.output_id = out.id if out is not None and out.kind != "input" and len(out.shape) == 2 \
             and 2 <= int(out.shape[1]) <= 1000 else None
         self.categories: list[str] | None = None              # class names, where the model has them
+        self.computed_key: tuple | None = None                # input_key of the last frame computed
 
     def compute(self, t: int) -> Frame:
         """Run the model on the input for animation frame ``t``."""
+        key = self.input_key(t)
         item = self.item
         if item is not None and hasattr(self.source, "get"):
             frame = self.probe.run(self.source.get(item))
             self.label = self.source.describe(item)
-            return frame
-        frame = self.probe.run(self.source.frame(t, self.live))
-        self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
+        else:
+            frame = self.probe.run(self.source.frame(t, self.live))
+            self.label = self.source.describe_frame(t, self.live) if hasattr(self.source, "describe_frame") else ""
+        self.computed_key = key if frame.error is None else None
         return frame
+
+    def input_key(self, t: int) -> tuple | None:
+        """Which input frame ``t`` feeds the model when it is one of a list (an item held for several
+        frames, a picked point, a still input): frames of one key get the same values. None when every
+        frame differs (a perturbed single input) or shows something else (pulse mode reveals ranks)."""
+        if self.pulse:
+            return None
+        if self.item is not None:
+            return ("item", int(self.item))
+        if not self.live:
+            return ("still",)
+        index = getattr(self.source, "index", None)
+        if index is not None and hasattr(self.source, "__len__") and len(self.source) > 1:
+            return ("index", int(index(t, True)))
+        return None
+
+    def unchanged(self, t: int) -> bool:
+        """Frame ``t`` would show the values of the last frame computed (its input is the same one)."""
+        key = self.input_key(t)
+        return key is not None and key == self.computed_key
 
     def top_classes(self, k: int = 5) -> list[tuple[int, str, float]]:
         """(class, name, probability) of the ``k`` likeliest classes of a classifier's output in the last
@@ -125,7 +148,9 @@ class ProbeWorker:
     """Computes frames in a background thread; the render loop takes the newest when it is ready.
     Frames are numbered from ``start`` one after another, each computed once the previous was taken;
     or, with ``clock``, the number it gives now (a live input following wall time), the newest frame
-    replacing one not yet taken, and none computed while nobody took one for IDLE_S."""
+    replacing one not yet taken, and none computed while nobody took one for IDLE_S. A frame whose
+    input is the one already computed (an item held for several frames) comes as ``(t, None)``: the
+    values shown stay, nothing is run or uploaded again."""
 
     IDLE_S = 2.0
 
@@ -148,9 +173,12 @@ class ProbeWorker:
                     self._stop.wait(0.005)
                     continue
                 self.t = t
-            frame = self.session.compute(self.t)
+            unchanged = getattr(self.session, "unchanged", None)
+            frame = None if unchanged is not None and unchanged(self.t) else self.session.compute(self.t)
             done = self.t
             if self.clock is not None:
+                if frame is None:           # nothing new: a frame not yet taken stays the newest
+                    continue
                 try:                        # the newest wins; this thread alone puts
                     self.out.get_nowait()
                 except queue.Empty:
@@ -167,7 +195,7 @@ class ProbeWorker:
             if not self.session.live and not self.session.pulse:
                 return            # a still input: one frame is all there is
 
-    def take(self) -> tuple[int, Frame] | None:
+    def take(self) -> tuple[int, Frame | None] | None:
         self._taken = time.monotonic()
         try:
             return self.out.get_nowait()

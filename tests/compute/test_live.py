@@ -238,6 +238,55 @@ def test_model_that_raises_mid_run_keeps_last_frame():
 
 
 
+def test_frames_of_a_held_item_are_not_computed_again():
+    """An item of a list is shown for ``hold`` frames: the worker runs the model once for it and hands the
+    other frames over as (t, None) -- the values shown stay; a picked item, pulse mode and a perturbed
+    single input decide as they should."""
+    import time
+
+    from engine.compute.live import ProbeWorker
+    from engine.pipeline import LiveOptions, load
+    from engine.scenefile import resolve_spec
+    s = load(resolve_spec("digits-cnn"), LiveOptions(input="digits", live=True)).session
+    try:
+        hold = s.source.hold
+        assert hold > 2
+        assert s.unchanged(1) and s.unchanged(hold - 1) and not s.unchanged(hold)   # frame 0 ran at load
+        s.item = 5                                         # a picked point: every frame shows it
+        assert not s.unchanged(1)
+        s.compute(1)
+        assert s.unchanged(3 * hold + 1)
+        s.item = None
+        s.pulse = True                                     # pulse frames differ by what they reveal
+        assert s.input_key(1) is None and not s.unchanged(1)
+        s.pulse = False
+        first = s.compute(0)
+        before = {lid: np.array(lf.values) for lid, lf in first.layers.items()}
+        calls: list[int] = []
+        compute = s.compute
+        s.compute = lambda t: calls.append(t) or compute(t)
+        w = ProbeWorker(s, start=1)
+        got: dict = {}
+        deadline = time.monotonic() + 60
+        while hold not in got and time.monotonic() < deadline:
+            item = w.take()
+            if item is None:
+                time.sleep(0.01)
+                continue
+            got[item[0]] = item[1]
+        w.stop()
+        assert all(got[t] is None for t in range(1, hold)), "a held item's frames were computed again"
+        assert got[hold] is not None and calls[0] == hold and len(calls) <= 2    # (the worker may be one ahead)
+        assert any(not np.array_equal(before[lid], lf.values) for lid, lf in got[hold].layers.items())
+    finally:
+        s.close()
+    noise = load(resolve_spec("digits-cnn"), LiveOptions(input="noise", live=True)).session
+    try:
+        assert noise.input_key(1) is None and not noise.unchanged(1)      # a perturbed input: every frame differs
+    finally:
+        noise.close()
+
+
 def test_pulse_steps_a_recurrent_state_through_time():
     """--pulse on an LSTM: once the pulse reaches a state layer its time steps appear one after
     another (rows beyond the front are 0), then all of them; other layers are whole."""
