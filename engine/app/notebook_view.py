@@ -163,9 +163,6 @@ class NotebookView:
             if got is None:
                 return
             t, frame = got
-            if frame is None:                    # the same input as the frame shown: its values stay
-                self.live_t = t
-                return
         else:
             self._stop_worker()
             t = int((now - self._start) * LIVE_FPS)

@@ -149,8 +149,8 @@ class ProbeWorker:
     Frames are numbered from ``start`` one after another, each computed once the previous was taken;
     or, with ``clock``, the number it gives now (a live input following wall time), the newest frame
     replacing one not yet taken, and none computed while nobody took one for IDLE_S. A frame whose
-    input is the one already computed (an item held for several frames) comes as ``(t, None)``: the
-    values shown stay, nothing is run or uploaded again."""
+    input is the one already computed (an item held for several frames) is not run: in order it comes
+    as ``(t, None)`` (the values shown stay), by the clock it is left out."""
 
     IDLE_S = 2.0
 
