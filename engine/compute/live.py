@@ -67,6 +67,10 @@ class LiveSession:
         key = self.input_key(t)
         return key is not None and key == self.computed_key
 
+    def next_frame(self, t: int) -> Frame | None:
+        """compute(t), or None when frame ``t`` has the input last computed: the values shown stay."""
+        return None if self.unchanged(t) else self.compute(t)
+
     def top_classes(self, k: int = 5) -> list[tuple[int, str, float]]:
         """(class, name, probability) of the ``k`` likeliest classes of a classifier's output in the last
         frame, by softmax of its values as the model made them (decoded like every shown layer's)."""
@@ -173,8 +177,7 @@ class ProbeWorker:
                     self._stop.wait(0.005)
                     continue
                 self.t = t
-            unchanged = getattr(self.session, "unchanged", None)
-            frame = None if unchanged is not None and unchanged(self.t) else self.session.compute(self.t)
+            frame = getattr(self.session, "next_frame", self.session.compute)(self.t)
             done = self.t
             if self.clock is not None:
                 if frame is None:           # nothing new: a frame not yet taken stays the newest

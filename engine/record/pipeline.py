@@ -189,7 +189,8 @@ class Recorder:
                                            name="neuroscape-encode", daemon=True)
                 encoder.start()
                 g0 = self.first
-                fut = pool.submit(sess.compute, g0 or 1) if live and (n > 1 or g0 > 0) else None
+                step = (getattr(sess, "next_frame", None) or sess.compute) if live else None   # None back: held input
+                fut = pool.submit(step, g0 or 1) if live and (n > 1 or g0 > 0) else None
                 fps_t, fps_n, run_fps = time.perf_counter(), 0, 0.0
                 res.setup_s = time.perf_counter() - t_start
                 t_loop = time.perf_counter()
@@ -205,8 +206,8 @@ class Recorder:
                     if animate and gi > 0:
                         if live:
                             frame = fut.result()
-                            fwd = float(sum((frame.seconds or {}).values()))   # forward + capture + transfer
-                            fut = pool.submit(sess.compute, gi + 1) if i + 1 < n else None
+                            fwd = float(sum((frame.seconds or {}).values())) if frame is not None else 0.0
+                            fut = pool.submit(step, gi + 1) if i + 1 < n else None
                         else:
                             frame = sess.last
                         failed = getattr(frame, "error", None)
@@ -214,7 +215,8 @@ class Recorder:
                             res.model_errors += 1
                             res.first_model_error = res.first_model_error or f"frame {gi + 1}: {failed}"
                         tu = time.perf_counter()
-                        sess.apply(frame, gi, renderer=r)
+                        if frame is not None:            # None: the input of the frame before, values shown
+                            sess.apply(frame, gi, renderer=r)
                         up = time.perf_counter() - tu
                     lines = [f"{self.title}", f"layer: {focus_layer(self.scene, cam)}",
                              f"frame {gi + 1}/{self.total}   {run_fps:.1f} fps"] if self.hud else []

@@ -237,3 +237,41 @@ def test_record_playground_scene(tmp_path):
     assert frames.shape == (5, 240, 320, 3)
     diffs = [np.abs(frames[i].astype(int) - frames[i - 1].astype(int)).mean() for i in range(1, len(frames))]
     assert min(diffs) > 0.5, diffs                 # the boundary forms (and the camera swings) every frame
+
+
+def test_a_held_input_is_run_once_and_the_video_is_the_same(tmp_path):
+    """Live digits are held 30 frames each: the recording runs the model once an item (not every frame)
+    and its frames are the very frames of running it every frame (lossless, ffmpeg framemd5)."""
+    import imageio_ffmpeg
+
+    from engine.pipeline import LiveOptions, load
+    from engine.record.pipeline import Recorder
+    from engine.scene.path import scene_camera_path
+    from engine.scenefile import SceneSpec
+
+    def frames_md5(path):
+        out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "framemd5", "-"],
+                             capture_output=True, text=True, check=True).stdout
+        return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+    spec = SceneSpec(model="mlp")
+    md5, runs = {}, {}
+    for mode in ("held", "every"):
+        loaded = load(spec, LiveOptions(input="digits", live=True), ring=3)
+        sess = loaded.session
+        hold = sess.source.hold
+        if mode == "every":
+            sess.unchanged = lambda t: False
+        calls: list[int] = []
+        compute = sess.compute
+        sess.compute = lambda t: calls.append(t) or compute(t)
+        cams = scene_camera_path(loaded.scene, spec, duration=1.0).cameras(hold + 10)
+        out = tmp_path / f"{mode}.mp4"
+        Recorder(loaded.scene, out, cams, size=(160, 96), fps=30, session=sess, progress=False,
+                 writer_options={"crf": 0}).run()
+        sess.close()
+        md5[mode], runs[mode] = frames_md5(out), calls
+    assert runs["held"] == [hold]                       # frame 0 ran at load; the next item at its first frame
+    assert len(runs["every"]) == hold + 9
+    assert len(md5["held"]) == hold + 10 and md5["held"] == md5["every"]
+    assert len(set(md5["held"])) > 1
