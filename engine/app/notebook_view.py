@@ -168,8 +168,10 @@ class NotebookView:
             t = int((now - self._start) * LIVE_FPS)
             if t == self.live_t:
                 return
-            frame = s.compute(t)
+            frame = getattr(s, "next_frame", s.compute)(t)
         self.live_t = t
+        if frame is None:                        # the input of the frame shown (a held item): values stay
+            return
         if frame.error is not None:
             self.status = f"model error: {frame.error}"
         s.apply(frame, t, renderer=self.renderer)

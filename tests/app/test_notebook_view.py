@@ -159,9 +159,11 @@ def test_widget_frames_leave_the_forward_pass_to_a_thread():
         assert v.live_t >= 2 and v.worker is not None
         assert threads and threading.get_ident() not in threads
         threads.clear()
-        b = v.frame(at=1.1)                                     # a video's frame: computed here, in order
+        b = v.frame(at=10.1)                       # a video's frame (an item the thread has not reached): here
         assert v.worker is None and threads == [threading.get_ident()]
-        assert "digits #1" in v.caption() and changed(first, b) > 0.01
+        assert "digits #10" in v.caption() and changed(first, b) > 0.01
+        v.frame(at=10.2)                                        # the same item: nothing runs again
+        assert threads == [threading.get_ident()]
     finally:
         v.close()
     assert v.worker is None
