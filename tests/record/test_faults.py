@@ -22,6 +22,16 @@ def _frames(path: Path) -> int:
     return sum(1 for line in out.stdout.splitlines() if line and not line.startswith("#"))
 
 
+def _interrupt(proc: subprocess.Popen, timeout: float) -> str:
+    """Ctrl-C to ``proc``; its stderr once it ended (killed if it outlives ``timeout``)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _ffmpeg_of(out: Path) -> int | None:
     got = subprocess.run(["pgrep", "-f", f"ffmpeg.*{out.name}"], capture_output=True, text=True).stdout.split()
     return int(got[0]) if got else None
@@ -55,12 +65,7 @@ def test_ctrl_c_while_a_model_loads_stops_cleanly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "record", "resnet50", "-o", str(out), "--quiet"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)                                           # importing torch, building the model
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = _interrupt(proc, 60)
     assert proc.returncode != 0, err           # (once: exit 0 -- the SIGINT not seen, the recording ran through?)
     assert "Traceback" not in err, err
     assert not out.exists() or _frames(out) >= 0
@@ -89,12 +94,7 @@ def test_ctrl_c_swallowed_by_the_model_code_still_stops_the_recording(tmp_path):
     while not (tmp_path / "building").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = _interrupt(proc, 120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "stopped by SIGINT after 0 of" in err, err
 
