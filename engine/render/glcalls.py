@@ -13,6 +13,7 @@ from ctypes import c_int, c_uint, c_void_p, c_ssize_t
 
 from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture as _bind_texture
 from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawArrays as _draw_arrays
+from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _tex_sub_image_2d
 from OpenGL.raw.GL.VERSION.GL_1_3 import glActiveTexture as _active_texture
 from OpenGL.raw.GL.VERSION.GL_1_5 import glBindBuffer as _bind_buffer
 from OpenGL.raw.GL.VERSION.GL_1_5 import glBufferData as _buffer_data
@@ -46,3 +47,5 @@ class GLCalls:
         self.active_texture = _direct("glActiveTexture", _active_texture, c_uint)
         self.draw_arrays = _direct("glDrawArrays", _draw_arrays, c_uint, c_int, c_int)
         self.uniform1i = _direct("glUniform1i", _uniform1i, c_int, c_int)
+        self.tex_sub_image_2d = _direct("glTexSubImage2D", _tex_sub_image_2d, c_uint, c_int, c_int, c_int, c_int,
+                                        c_int, c_uint, c_uint, c_void_p)

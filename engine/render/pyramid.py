@@ -1,18 +1,29 @@
-"""Mean pyramid of a layer's mosaic straight from tensor-order values (no GL).
+"""Mean pyramids of layers' mosaics straight from tensor-order values (no GL).
 
-Far slabs sample it instead of the neurons, so every neuron is averaged into the pixels it
+Far slabs sample them instead of the neurons, so every neuron is averaged into the pixels it
 covers. Level k is the 2x2 mean of level k-1 with GL's sizes (max(1, n >> k)), level 0 being the
 mosaic itself, which is never built: a far slab needs no level finer than its pixels, so the
-first level wanted (``first``) is pooled from the neurons in one go -- inside the tiles when
-their size allows (blocks never straddle two feature maps), else after putting the values in
-mosaic order -- and only the coarser levels are derived from it. torch does the pooling.
+first level wanted (``first``) is pooled from the neurons in one go and only the coarser levels
+are derived from it.
+
+How, and why this way (CPU, torch): halvings are adds of neighbouring rows (contiguous) and of
+neighbouring columns (stride 2), which run near the speed of one read -- torch's sum over a short
+axis is ~10x slower. Halvings happen inside the tiles while their sides are even (blocks never
+straddle two feature maps), on the much smaller result in mosaic order after that. Slabs with the
+same mosaic are pooled as one batch (a layer of a small model costs more in per-call overhead
+than in arithmetic), and every intermediate lives in one scratch buffer kept across frames: fresh
+buffers of this size cost more in page faults than the adds do.
 """
 from __future__ import annotations
+
+from math import prod
 
 import numpy as np
 import torch
 
 from engine.layout.mosaic import Mosaic
+
+SCRATCH_FLOATS = 1 << 22          # 16 MB kept between frames; bigger batches are split
 
 
 def level_sizes(rows: int, cols: int) -> list[tuple[int, int]]:
@@ -24,30 +35,114 @@ def level_sizes(rows: int, cols: int) -> list[tuple[int, int]]:
     return out
 
 
-def _block(n: int, k: int) -> tuple[int, int]:
-    """(output size, block size) along a side of n texels at level k: the block level k's
-    texel averages when levels are built by repeated 2x2 means with floor sizes."""
-    if n <= 1:
-        return 1, 1
-    return max(1, n >> k), min(1 << k, 1 << (n.bit_length() - 1))
+def _twos(n: int) -> int:
+    """How many times n halves evenly."""
+    return (n & -n).bit_length() - 1
 
 
-def _pool(img: torch.Tensor, k: int) -> torch.Tensor:
-    """Level-k means of the last two dims of ``img`` (as level 0) in two strided sums."""
-    h, w = img.shape[-2:]
-    if k == 1 and h > 1 and w > 1:        # pairwise adds: ~3x faster than strided sums here
-        rows = img[..., : h // 2 * 2, :].unflatten(-2, (h // 2, 2))
-        img = rows[..., 0, :] + rows[..., 1, :]
-        cols = img[..., : w // 2 * 2].unflatten(-1, (w // 2, 2))
-        return (cols[..., 0] + cols[..., 1]) * 0.25
-    (oh, by), (ow, bx) = _block(h, k), _block(w, k)
-    out = img[..., : oh * by, :]
-    if by > 1:
-        out = out.unflatten(-2, (oh, by)).sum(-2)
-    out = out[..., : ow * bx]
-    if bx > 1:
-        out = out.unflatten(-1, (ow, bx)).sum(-1)
-    return out * (1.0 / (by * bx)) if by * bx > 1 else out
+def _halvings(n: int, k: int) -> int:
+    """Halvings of a side of n that average anything in k levels (a side of 1 stays 1)."""
+    return min(k, n.bit_length() - 1)
+
+
+class _Scratch:
+    """Consecutive pieces of one reused float32 buffer (fresh tensors past its end)."""
+
+    def __init__(self) -> None:
+        self.buf = torch.empty(0)
+        self.pos = 0
+
+    def reserve(self, n: int) -> None:
+        n = min(n, SCRATCH_FLOATS)
+        if self.buf.numel() < n:
+            self.buf = torch.empty(n)
+        self.pos = 0
+
+    def take(self, shape: tuple[int, ...]) -> torch.Tensor:
+        n = prod(shape)
+        if self.pos + n > self.buf.numel():
+            return torch.empty(shape)
+        out = self.buf[self.pos: self.pos + n].view(shape)
+        self.pos += n
+        return out
+
+
+class PyramidBuilder:
+    """Builds far levels for batches of slabs that share a mosaic; keeps its scratch memory."""
+
+    def __init__(self) -> None:
+        self._scratch = _Scratch()
+
+    def build(self, arrays: list[np.ndarray], m: Mosaic, first: int = 1) -> list[list[np.ndarray]]:
+        """For each array (a layer's neurons in tensor order, float32/float16): levels ``first``..
+        of its mosaic's mean pyramid as C-contiguous float32 (h, w) arrays, padding texels
+        counting as 0. The arrays are valid until the next call."""
+        sizes = level_sizes(m.rows, m.cols)
+        if not sizes or not arrays:
+            return [[] for _ in arrays]
+        first = max(1, min(int(first), len(sizes)))
+        slots = m.tiles_r * m.tiles_c
+        plain = not m.per_tile and m.count == m.ntiles * m.th * m.tw   # tensor order == tile order
+        kr, kc = min(first, _twos(m.th)), min(first, _twos(m.tw))      # halvings inside the tiles
+        pre = 1 if (kr and plain) else 0            # the first row halving reads the values themselves
+        per = slots * (m.th >> pre) * m.tw
+        chunk = max(1, SCRATCH_FLOATS // (3 * per))     # the tiles, their halvings, the mosaic
+        out: list[list[np.ndarray]] = []
+        for at in range(0, len(arrays), chunk):
+            part = arrays[at: at + chunk]
+            self._scratch.reserve(3 * per * len(part))
+            level = self._first_level(part, m, first, kr, kc, pre)
+            if at + chunk < len(arrays):
+                level = level.copy()           # the next part reuses the scratch
+            out.extend(_coarser(level))
+        return out
+
+    def _first_level(self, arrays: list[np.ndarray], m: Mosaic, first: int, kr: int, kc: int,
+                     pre: int) -> np.ndarray:
+        """(B, h, w) level ``first`` of each array's mosaic."""
+        take = self._scratch.take
+        b, slots, th, tw = len(arrays), m.tiles_r * m.tiles_c, m.th, m.tw
+        tiles = take((b, slots, th >> pre, tw))
+        if slots > m.ntiles:
+            tiles[:, m.ntiles:] = 0
+        for j, a in enumerate(arrays):
+            t = torch.from_numpy(np.ascontiguousarray(a).reshape(-1))
+            if t.dtype != torch.float32:
+                t = t.float()
+            if pre:
+                pairs = t.view(m.ntiles, th // 2, 2, tw)
+                torch.add(pairs[:, :, 0], pairs[:, :, 1], out=tiles[j, : m.ntiles])
+            elif m.per_tile:             # each tile's neurons, then its padding
+                dst = tiles[j].view(slots, th * tw)
+                dst[:, m.per_tile:] = 0
+                dst[: m.ntiles, : m.per_tile].copy_(_padded(t, m.ntiles * m.per_tile).view(m.ntiles, m.per_tile))
+            else:
+                dst = tiles[j].view(-1)
+                n = min(t.numel(), dst.numel())
+                dst[:n].copy_(t[:n])
+                dst[n:] = 0
+        tiles = _halve(tiles, kr - pre, kc, take)
+        h, w = tiles.shape[-2:]
+        img = take((b, m.tiles_r * h, m.tiles_c * w))
+        img.view(b, m.tiles_r, h, m.tiles_c, w).copy_(tiles.view(b, m.tiles_r, m.tiles_c, h, w).permute(0, 1, 3, 2, 4))
+        img = _halve(img, first - kr, first - kc, take)
+        img.mul_(0.5 ** (_halvings(m.rows, first) + _halvings(m.cols, first)))
+        return img.numpy()
+
+
+def _halve(x: torch.Tensor, rows: int, cols: int, take) -> torch.Tensor:
+    """Sums of ``rows`` halvings of dim -2, then ``cols`` of dim -1 (floor sizes, a side of 1
+    stays 1), each into a piece of scratch."""
+    for _ in range(rows):
+        h = x.shape[-2]
+        if h > 1:
+            pairs = x[..., : h // 2 * 2, :].unflatten(-2, (h // 2, 2))
+            x = torch.add(pairs[..., 0, :], pairs[..., 1, :], out=take((*x.shape[:-2], h // 2, x.shape[-1])))
+    for _ in range(cols):
+        w = x.shape[-1]
+        if w > 1:
+            x = torch.add(x[..., 0: w // 2 * 2: 2], x[..., 1: w // 2 * 2: 2], out=take((*x.shape[:-1], w // 2)))
+    return x
 
 
 def _padded(values: torch.Tensor, n: int) -> torch.Tensor:
@@ -58,41 +153,22 @@ def _padded(values: torch.Tensor, n: int) -> torch.Tensor:
     return out
 
 
+def _coarser(first: np.ndarray) -> list[list[np.ndarray]]:
+    """Per batch item: ``first`` and every coarser level, built in numpy (small from here on:
+    its per-call cost is lower than torch's)."""
+    levels = [first]
+    a = first
+    while a.shape[-2] > 1 or a.shape[-1] > 1:
+        h, w = a.shape[-2:]
+        if h > 1:
+            a = a[..., 0: h // 2 * 2: 2, :] + a[..., 1: h // 2 * 2: 2, :]
+        if w > 1:
+            a = a[..., 0: w // 2 * 2: 2] + a[..., 1: w // 2 * 2: 2]
+        a *= np.float32(0.5 ** ((h > 1) + (w > 1)))
+        levels.append(a)
+    return [[lv[j] for lv in levels] for j in range(first.shape[0])]
+
+
 def mean_pyramid(values: np.ndarray, m: Mosaic, first: int = 1) -> list[np.ndarray]:
-    """Levels ``first``.. of the mosaic's mean pyramid as C-contiguous float32 (h, w) arrays;
-    padding texels count as 0. ``values``: the layer's neurons in tensor order."""
-    sizes = level_sizes(m.rows, m.cols)
-    if not sizes:
-        return []
-    first = max(1, min(int(first), len(sizes)))
-    t = torch.from_numpy(np.ascontiguousarray(values).reshape(-1))
-    if t.dtype != torch.float32:
-        t = t.float()
-    if m.per_tile:               # each tile's neurons, then its padding
-        flat = t.new_zeros(m.tiles_r * m.tiles_c, m.th * m.tw)
-        flat[: m.ntiles, : m.per_tile] = _padded(t, m.ntiles * m.per_tile).view(m.ntiles, m.per_tile)
-        t = flat.view(-1)
-    tiles = _padded(t, m.rows * m.cols).view(m.tiles_r, m.tiles_c, m.th, m.tw)
-    s = 1 << first
-    if m.tiles_r == 1 and m.tiles_c == 1:
-        level = _pool(tiles[0, 0], first)
-    elif m.th % s == 0 and m.tw % s == 0:
-        level = _pool(tiles, first).permute(0, 2, 1, 3).reshape(sizes[first - 1])
-    else:
-        level = _pool(tiles.permute(0, 2, 1, 3).reshape(m.rows, m.cols), first)
-    level = level.contiguous().numpy()
-    levels = [level]
-    while level.shape[0] > 1 or level.shape[1] > 1:   # small from here on: numpy's per-op cost is lower
-        level = _pool_np(level)
-        levels.append(level)
-    return levels
-
-
-def _pool_np(a: np.ndarray) -> np.ndarray:
-    """2x2 mean with GL's floor sizes for a small float32 level; a side of 1 stays 1."""
-    h, w = a.shape
-    if h > 1:
-        a = a[0: h // 2 * 2: 2] + a[1: h // 2 * 2: 2]
-    if w > 1:
-        a = a[:, 0: w // 2 * 2: 2] + a[:, 1: w // 2 * 2: 2]
-    return np.ascontiguousarray(a * np.float32(0.5 ** ((h > 1) + (w > 1))), dtype=np.float32)
+    """Levels ``first``.. of one layer's mosaic mean pyramid (own copies)."""
+    return [lv.copy() for lv in PyramidBuilder().build([values], m, first)[0]]

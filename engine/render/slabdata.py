@@ -168,12 +168,7 @@ class SlabData:
         first = np.maximum(1, np.floor(np.log2(1.0 / np.maximum(arrays.texel_px, 1e-9)) - 0.5)).astype(int)
         budget_end = None if self.far_budget is None else time.perf_counter() + self.far_budget
         GL.glActiveTexture(GL.GL_TEXTURE0 + UNIT_FAR)
-        for i in self.as_slab:
-            if vals.far[i] and (vals.far_dirty[i] or not vals.far_level[i] or first[i] < vals.far_level[i]):
-                if budget_end is not None and time.perf_counter() >= budget_end:
-                    break
-                vals.gl.bind_texture(GL.GL_TEXTURE_2D, vals.far[i])
-                vals.ensure_far(i, int(first[i]))
+        vals.build_far([(i, int(first[i])) for i in self.as_slab], budget_end)
         GL.glActiveTexture(GL.GL_TEXTURE0)
 
     def after_frame(self) -> None:

@@ -9,20 +9,21 @@
   the extension get one multithreaded copy into persistent-mapped buffers (engine/render/mapped.py),
   or one glBufferSubData without buffer storage (no orphaning either way).
 * Far slabs sample a mean pyramid of the mosaic (engine/render/pyramid.py), levels 1.. in a
-  texture whose base level is 1, rebuilt lazily, only for layers drawn as slabs after a change.
+  texture whose base level is 1, rebuilt lazily, only for layers drawn as slabs after a change,
+  layers of the same mosaic in one batch.
 """
 from __future__ import annotations
 
 import ctypes
+import time
 
 import numpy as np
 from OpenGL import GL
-from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image
 
 from engine.layout.mosaic import Mosaic, from_mosaic
 from engine.render.glcalls import GLCalls
 from engine.render.mapped import Fences, MappedRing
-from engine.render.pyramid import level_sizes, mean_pyramid
+from engine.render.pyramid import PyramidBuilder, level_sizes
 
 EXTERNAL_VIRTUAL_MEMORY_BUFFER_AMD = 0x9160
 _FORMATS = {np.dtype(np.float32): GL.GL_R32F, np.dtype(np.float16): GL.GL_R16F}
@@ -63,6 +64,9 @@ class LayerValues:
         self.data: list[np.ndarray | None] = [None] * n      # what the buffer holds (for pyramids, reads)
         self.far_dirty = [False] * n
         self.far_level = [0] * n                  # finest far level built (0: none yet)
+        self.pyramids = PyramidBuilder()
+        kinds: dict[Mosaic, int] = {}
+        self.mosaic_kind = [kinds.setdefault(m, len(kinds)) for m in self.mosaics]   # equal mosaics: one batch
         self.n_levels = [len(level_sizes(s.rows, s.cols)) for s in slabs]
         self.attached: list[tuple[np.ndarray, int] | None] = [None] * n   # (array, its GL buffer)
         self._pending: list = []                  # (array, buffer) replaced since the last fence
@@ -185,29 +189,49 @@ class LayerValues:
             GL.glDeleteBuffers(len(bufs), bufs)
 
     # ------------------------------------------------------------------ drawing
+    def far_stale(self, i: int, first: int) -> bool:
+        """Slab i's far pyramid must be rebuilt to be drawn from level ``first``: its values
+        changed, or a finer level is wanted than built."""
+        return bool(self.far[i]) and self.data[i] is not None and (
+            self.far_dirty[i] or not self.far_level[i] or max(1, first) < self.far_level[i])
+
+    def build_far(self, items: list[tuple[int, int]], deadline: float | None = None) -> int:
+        """Make the far pyramids of ``items`` -- (slab, finest level wanted), most wanted first --
+        current; slabs that share a mosaic and a level are pooled as one batch. No batch starts
+        after ``deadline`` (time.perf_counter seconds). Levels finer than the built ones are never
+        sampled (GL_TEXTURE_MIN_LOD). Binds each far texture on the active texture unit. Returns
+        how many pyramids were rebuilt."""
+        batches: dict[tuple, list[int]] = {}      # in order of each batch's first (most wanted) slab
+        for i, f in items:
+            if self.far_stale(i, f):
+                batches.setdefault((self.mosaic_kind[i], max(1, int(f))), []).append(i)
+        if batches:
+            GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
+        done = 0
+        for (_, first), batch in batches.items():
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+            m = self.mosaics[batch[0]]
+            for i, levels in zip(batch, self.pyramids.build([self.data[i] for i in batch], m, first)):
+                self._upload_far(i, levels)
+            done += len(batch)
+        return done
+
     def ensure_far(self, i: int, first: int = 1) -> None:
-        """Make slab i's far pyramid current from level ``first`` down (its texture must be
-        bound): rebuilt when the values changed or a finer level is wanted than built. Levels
-        finer than the built ones are never sampled (GL_TEXTURE_MIN_LOD)."""
-        if not self.far[i]:
-            return
-        first = max(1, int(first))
-        if not self.far_dirty[i] and self.far_level[i] and first >= self.far_level[i]:
-            return
-        self.far_dirty[i] = False
-        src = self.data[i]
-        if src is None:
-            return
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        levels = mean_pyramid(src, self.mosaics[i], first)
+        """``build_far`` for one slab."""
+        self.build_far([(i, first)])
+
+    def _upload_far(self, i: int, levels: list[np.ndarray]) -> None:
+        gl = self.gl
+        gl.bind_texture(GL.GL_TEXTURE_2D, self.far[i])
         first = self.n_levels[i] - len(levels) + 1
         for level, img in enumerate(levels, start=first):
             h, w = img.shape
-            _raw_tex_sub_image(GL.GL_TEXTURE_2D, level, 0, 0, w, h, GL.GL_RED, GL.GL_FLOAT,
-                               img.ctypes.data_as(ctypes.c_void_p))
+            gl.tex_sub_image_2d(GL.GL_TEXTURE_2D, level, 0, 0, w, h, GL.GL_RED, GL.GL_FLOAT, ctypes.c_void_p(img.ctypes.data))
         if first != self.far_level[i]:
             GL.glTexParameterf(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_LOD, float(first - 1))   # base level is 1
         self.far_level[i] = first
+        self.far_dirty[i] = False
 
     def frame_drawn(self) -> None:
         """After a frame's draws: arrays replaced before it are freed, and mapped slots written

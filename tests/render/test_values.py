@@ -115,7 +115,8 @@ def test_mapped_upload_path_for_drivers_without_shared_memory():
         np.testing.assert_array_equal(r.read_texture(s.layer_id), half.astype(np.float32))
 
 
-@pytest.mark.parametrize("shape", [(6, 5, 7), (4, 8, 6), (10,), (3, 7), (2, 3, 4, 5), (3, 5000), (5, 16, 16), (3, 1, 9)])
+@pytest.mark.parametrize("shape", [(6, 5, 7), (4, 8, 6), (10,), (3, 7), (2, 3, 4, 5), (3, 5000), (5, 16, 16), (3, 1, 9),
+                                   (5, 12, 12), (7, 6, 10), (3, 9000)])
 def test_far_pyramid_is_the_mosaic_mean_pyramid(shape):
     """Far slabs sample levels 1.. built from tensor order: equal to 2x2 means of the mosaic
     image with GL's floor sizes (a side of 1 stays 1)."""
@@ -138,3 +139,28 @@ def test_far_pyramid_is_the_mosaic_mean_pyramid(shape):
         assert len(coarse) == len(levels) - first + 1
         for a, b in zip(coarse, levels[first - 1:]):
             np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_far_pyramids_of_a_batch_are_each_slabs_own():
+    """Slabs sharing a mosaic are pooled as one batch (float16 frames too), split when the batch
+    outgrows the scratch memory: each gets its own pyramid, not a neighbour's."""
+    import engine.render.pyramid as pyramid
+    from engine.layout.mosaic import mosaic_for
+    m = mosaic_for((5, 12, 12))                      # 3 x 2 tiles: one of them padding
+    rng = np.random.default_rng(1)
+    arrays = [rng.random(m.count).astype(np.float32) for _ in range(4)] + [rng.random(m.count).astype(np.float16)]
+    builder = pyramid.PyramidBuilder()
+    for first in (1, 2, 3):
+        got = [[lv.copy() for lv in levels] for levels in builder.build(arrays, m, first)]
+        for a, levels in zip(arrays, got):
+            for x, y in zip(pyramid.mean_pyramid(a.astype(np.float32), m, first), levels):
+                np.testing.assert_allclose(x, y, atol=1e-3)
+    small = pyramid.SCRATCH_FLOATS
+    want = [pyramid.mean_pyramid(a.astype(np.float32), m, 2) for a in arrays]
+    try:
+        pyramid.SCRATCH_FLOATS = 3 * m.tiles_r * m.tiles_c * 6 * 12 * 2   # two slabs a batch
+        for levels, ref in zip(pyramid.PyramidBuilder().build(arrays, m, 2), want):
+            for x, y in zip(levels, ref):
+                np.testing.assert_allclose(x, y, atol=1e-3)
+    finally:
+        pyramid.SCRATCH_FLOATS = small
