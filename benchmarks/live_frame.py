@@ -136,7 +136,7 @@ def main() -> None:
         # far pyramids: the scene's own camera (the overview) drawn after a new frame, minus the
         # same draw with nothing new; and every slab's full pyramid (the worst case)
         far, still, full, read = [], [], [], []
-        for k in range(3):
+        for k in range(args.repeat):
             sess.apply(sess.compute(100 + k), 0, renderer=r)
             r.finish()
             t = time.perf_counter()
