@@ -164,3 +164,33 @@ def test_far_pyramids_of_a_batch_are_each_slabs_own():
                 np.testing.assert_allclose(x, y, atol=1e-3)
     finally:
         pyramid.SCRATCH_FLOATS = small
+
+
+def test_far_textures_of_slabs_sharing_a_mosaic_hold_their_own_pyramids():
+    """Layers with the same mosaic are built as one batch and uploaded one by one: read back from
+    GL, each far texture holds the mean pyramid of its own layer's values."""
+    from OpenGL import GL
+
+    from engine.pipeline import scene_from_graph
+    from engine.render.context import OffscreenContext
+    from engine.render.pyramid import mean_pyramid
+    from engine.render.renderer import Renderer
+    g = record(Block().eval(), ExampleInputs((torch.randn(1, 4, 6, 6),), {}), capture=True, top_k=0)
+    scene = scene_from_graph(g)
+    same = [s for s in scene.slabs if s.mosaic == scene.slabs[1].mosaic]
+    assert len(same) >= 3
+    rng = np.random.default_rng(2)
+    with OffscreenContext(), Renderer(scene, (160, 120), samples=0) as r:
+        vals = r.values
+        want = {}
+        for s in same:
+            want[s.layer_id] = rng.random(s.count).astype(np.float32)
+            r.attach_values(s.layer_id, want[s.layer_id])
+        index = [r.slab_data.slab_index(s.layer_id) for s in same]
+        assert vals.build_far([(i, 1) for i in index]) == len(same)
+        assert vals.build_far([(i, 1) for i in index]) == 0            # current: nothing rebuilt
+        for s, i in zip(same, index):
+            GL.glBindTexture(GL.GL_TEXTURE_2D, vals.far[i])
+            h, w = mean_pyramid(want[s.layer_id], s.mosaic)[0].shape
+            got = np.frombuffer(GL.glGetTexImage(GL.GL_TEXTURE_2D, 1, GL.GL_RED, GL.GL_FLOAT), np.float32)
+            np.testing.assert_allclose(got.reshape(h, w), mean_pyramid(want[s.layer_id], s.mosaic)[0], atol=1e-6)
