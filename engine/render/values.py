@@ -217,10 +217,6 @@ class LayerValues:
             done += len(batch)
         return done
 
-    def ensure_far(self, i: int, first: int = 1) -> None:
-        """``build_far`` for one slab."""
-        self.build_far([(i, first)])
-
     def _upload_far(self, i: int, levels: list[np.ndarray]) -> None:
         gl = self.gl
         gl.bind_texture(GL.GL_TEXTURE_2D, self.far[i])
